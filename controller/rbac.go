@@ -1,0 +1,9 @@
+package main
+
+// The permissions herald-controller needs; `make manifests` turns these markers into
+// config/rbac/controller. Herald's own kinds are read only in the install namespace.
+//
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete,namespace=herald-system
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=herald.io,resources=ipaddresspools;l2advertisements;bgpadvertisements;bgppeers;bfdprofiles;communities;servicel2statuses;servicebgpstatuses;bgpsessionstates;configurationstates,verbs=get;list;watch,namespace=herald-system
