@@ -234,10 +234,10 @@ func TestControllerWithoutCRDsSaysSo(t *testing.T) {
 	}
 	env := &envtest.Environment{BinaryAssetsDirectory: assets}
 	cfg, err := env.Start()
+	t.Cleanup(func() { _ = env.Stop() })
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = env.Stop() })
 	bin := buildProgram(t, "controller")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -79,6 +79,8 @@ func Start() (*Env, error) {
 	}
 	cfg, err := env.Start()
 	if err != nil {
+		// Start may fail after etcd and the API server run (a CRD rejected, say): stop them.
+		_ = env.Stop()
 		return nil, fmt.Errorf("start test API server: %w", err)
 	}
 	return &Env{env: env, Config: cfg, Scheme: scheme}, nil
