@@ -89,7 +89,7 @@ lint: $(GOLANGCI_LINT) ## golangci-lint, including the layering rules.
 verify: generate manifests vet lint ## Regenerate, format-check, vet, lint; fail on any drift.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
 	go mod tidy && (cd $(TOOLS_MOD) && go mod tidy)
-	@if [ -n "$$(git status --porcelain)" ]; then echo "generated or tidied files differ from the commit:"; git status --porcelain; git --no-pager diff | head -50; exit 1; fi
+	@if [ -n "$$(git status --porcelain)" ]; then echo "generated or tidied files differ from the commit:"; git status --porcelain; git --no-pager diff --stat; exit 1; fi
 
 ##@ Lab
 
