@@ -12,7 +12,7 @@ type Resources struct {
 // Config is a validated configuration. It is never modified after Parse returns it.
 type Config struct {
 	// Pools are the valid pools, sorted by name.
-	Pools []*Pool
+	Pools  []*Pool
 	byName map[string]*Pool
 }
 
