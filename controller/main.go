@@ -22,6 +22,7 @@ const component = "controller"
 func main() {
 	var (
 		opts    k8s.ManagerOptions
+		addrs   k8s.AddressControllerOptions
 		logOpts logging.Options
 		showVer bool
 	)
@@ -30,7 +31,12 @@ func main() {
 	flag.StringVar(&opts.HealthAddr, "health-probe-bind-address", ":7473", "address serving /healthz and /readyz")
 	flag.BoolVar(&opts.LeaderElection, "leader-elect", true, "run as one of several replicas, only the Lease holder active")
 	flag.StringVar(&opts.LeaderElectionID, "leader-election-id", "herald-controller", "name of the leader election Lease")
+	flag.DurationVar(&opts.LeaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long a standby waits before taking over from a leader that stopped renewing")
+	flag.DurationVar(&opts.RenewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader keeps trying to renew before giving up")
+	flag.DurationVar(&opts.RetryPeriod, "leader-elect-retry-period", 2*time.Second, "interval between leader election attempts")
 	flag.DurationVar(&opts.ShutdownTimeout, "shutdown-timeout", 5*time.Second, "how long work may take to stop after SIGTERM")
+	flag.StringVar(&addrs.LoadBalancerClass, "load-balancer-class", "", "serve Services of this spec.loadBalancerClass; empty serves Services without a class")
+	flag.IntVar(&addrs.Workers, "workers", 8, "Services reconciled at once")
 	flag.StringVar(&logOpts.Level, "log-level", "info", "log level: debug, info, warn or error")
 	flag.StringVar(&logOpts.Format, "log-format", "json", "log format: json or text")
 	flag.BoolVar(&showVer, "version", false, "print the version and exit")
@@ -59,6 +65,13 @@ func main() {
 	mgr, err := k8s.NewManager(cfg, opts)
 	if err != nil {
 		logger.Error("cannot create manager", "error", err)
+		os.Exit(1)
+	}
+
+	addrs.Namespace = opts.Namespace
+	addrs.Logger = logger
+	if err := k8s.NewAddressController(mgr, addrs).SetupWithManager(mgr); err != nil {
+		logger.Error("cannot set up the address controller", "error", err)
 		os.Exit(1)
 	}
 

@@ -4,6 +4,10 @@ package main
 // config/rbac/controller. Herald's own kinds are read only in the install namespace.
 //
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete,namespace=herald-system
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups="",resources=services/status,verbs=get;patch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=herald.io,resources=ipaddresspools;l2advertisements;bgpadvertisements;bgppeers;bfdprofiles;communities;servicel2statuses;servicebgpstatuses;bgpsessionstates;configurationstates,verbs=get;list;watch,namespace=herald-system
+// +kubebuilder:rbac:groups=herald.io,resources=ipaddresspools/status,verbs=get;patch,namespace=herald-system

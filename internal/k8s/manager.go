@@ -31,6 +31,10 @@ type ManagerOptions struct {
 	// the Lease.
 	LeaderElection   bool
 	LeaderElectionID string
+	// LeaseDuration, RenewDeadline and RetryPeriod tune leader election; zero keeps
+	// controller-runtime's defaults (15s, 10s, 2s). A standby takes over at most LeaseDuration
+	// after the leader dies.
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	// ShutdownTimeout bounds how long runnables get to stop after SIGTERM.
 	ShutdownTimeout time.Duration
 }
@@ -43,7 +47,7 @@ func NewManager(cfg *rest.Config, opts ManagerOptions) (manager.Manager, error) 
 	}
 	scheme := NewScheme()
 	shutdown := opts.ShutdownTimeout
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	mopts := ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:  opts.HealthAddr,
@@ -57,7 +61,17 @@ func NewManager(cfg *rest.Config, opts ManagerOptions) (manager.Manager, error) 
 		Cache: cache.Options{
 			ByObject: heraldObjectsIn(opts.Namespace),
 		},
-	})
+	}
+	if opts.LeaseDuration > 0 {
+		mopts.LeaseDuration = &opts.LeaseDuration
+	}
+	if opts.RenewDeadline > 0 {
+		mopts.RenewDeadline = &opts.RenewDeadline
+	}
+	if opts.RetryPeriod > 0 {
+		mopts.RetryPeriod = &opts.RetryPeriod
+	}
+	mgr, err := ctrl.NewManager(cfg, mopts)
 	var discoveryErr *discovery.ErrGroupDiscoveryFailed
 	if meta.IsNoMatchError(err) || errors.As(err, &discoveryErr) {
 		return nil, fmt.Errorf("create manager: Herald's CRDs (group herald.io) are not installed in the cluster: apply config/crd/bases or install the Helm chart: %w", err)

@@ -1,4 +1,4 @@
-package k8s_test
+package k8s
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -17,11 +18,11 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
@@ -29,21 +30,41 @@ import (
 )
 
 var (
+	// sharedEnv is one API server for every test of the package; tests keep apart by using
+	// their own namespaces and load balancer classes.
+	sharedEnv    *testenv.Env
+	sharedClient client.Client
+
 	binDir   string
 	builtMu  sync.Mutex
 	builtBin = map[string]string{}
 )
 
 func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	ctrl.SetLogger(logr.FromSlogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	dir, err := os.MkdirTemp("", "herald-programs-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return 1
 	}
+	defer os.RemoveAll(dir)
 	binDir = dir
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
+	sharedEnv, err = testenv.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = sharedEnv.Stop() }()
+	sharedClient, err = client.New(sharedEnv.Config, client.Options{Scheme: sharedEnv.Scheme})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
 }
 
 // buildProgram compiles one of the Herald programs, once per test run.
@@ -134,26 +155,15 @@ func waitFor(t *testing.T, url, want string, logs fmt.Stringer) {
 }
 
 func TestProgramsServeHealthAndMetricsAndStopOnSIGTERM(t *testing.T) {
-	env, err := testenv.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	c, err := client.New(env.Config, client.Options{Scheme: env.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "herald-system"}}); err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig := writeKubeconfig(t, env.Config)
+	ns := createNamespace(t, "programs", nil)
+	kubeconfig := writeKubeconfig(t, sharedEnv.Config)
 
 	for _, tc := range []struct {
 		pkg  string
 		args []string
 	}{
-		{pkg: "controller"},
-		{pkg: "speaker", args: []string{"--node-name=node-1"}},
+		{pkg: "controller", args: []string{"--namespace=" + ns, "--load-balancer-class=programs-test"}},
+		{pkg: "speaker", args: []string{"--namespace=" + ns, "--node-name=node-1"}},
 	} {
 		t.Run(tc.pkg, func(t *testing.T) {
 			bin := buildProgram(t, tc.pkg)

@@ -20,6 +20,9 @@ import (
 	heraldv1beta1 "github.com/heraldlb/herald/api/v1beta1"
 )
 
+// ServiceCIDRs are the cluster IP ranges of the test API server. Test pools must not use them.
+const ServiceCIDRs = "198.51.100.0/24,2001:db8:ffff::/108"
+
 // Env is a running API server with Herald's CRDs.
 type Env struct {
 	env *envtest.Environment
@@ -77,6 +80,8 @@ func Start() (*Env, error) {
 		ErrorIfCRDPathMissing: true,
 		Scheme:                scheme,
 	}
+	// Dual-stack cluster IPs, from a documentation range that tests keep out of their pools.
+	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", ServiceCIDRs)
 	cfg, err := env.Start()
 	if err != nil {
 		// Start may fail after etcd and the API server run (a CRD rejected, say): stop them.
