@@ -63,8 +63,22 @@ build: ## Build herald-controller and herald-speaker into bin/.
 
 ##@ Test
 
+# Debian packages the privileged tests use: real protocol peers and clients in network namespaces.
+DEB_PACKAGES := iproute2 iputils-arping ndisc6
+
+.PHONY: deps
+deps: ## Install the Debian packages the tests use (as root; otherwise say what is missing).
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian packages:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else \
+		echo "not root: privileged tests will skip; missing Debian packages:" $$missing; \
+	fi
+
 .PHONY: test
-test: tools ## Run every test: unit, envtest (real kube-apiserver and etcd), privileged namespace tests as root.
+test: tools deps ## Run every test: unit, envtest (real kube-apiserver and etcd), privileged namespace tests as root.
 	go test -json $(TEST_FLAGS) $(TEST_PKGS) | go run ./hack/testsummary
 
 .PHONY: bench
