@@ -1,19 +1,49 @@
 package config
 
 import (
+	"net/netip"
+
 	heraldv1beta1 "github.com/heraldlb/herald/api/v1beta1"
 )
 
 // Resources are the objects a Config is made from, as read from the install namespace.
 type Resources struct {
-	Pools []heraldv1beta1.IPAddressPool
+	Pools            []heraldv1beta1.IPAddressPool
+	L2Advertisements []heraldv1beta1.L2Advertisement
 }
 
 // Config is a validated configuration. It is never modified after Parse returns it.
 type Config struct {
 	// Pools are the valid pools, sorted by name.
-	Pools  []*Pool
+	Pools []*Pool
+	// L2Advertisements are sorted by name.
+	L2Advertisements []*L2Advertisement
+	// Pending lists references to objects that do not exist yet. They are not errors: objects
+	// may be created in any order.
+	Pending []string
+
 	byName map[string]*Pool
+}
+
+// L2AdvertisementsFor returns the layer 2 advertisements that cover the pool.
+func (c *Config) L2AdvertisementsFor(p *Pool) []*L2Advertisement {
+	var out []*L2Advertisement
+	for _, a := range c.L2Advertisements {
+		if a.Pools.Selects(p) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// PoolOf returns the pool that holds addr, or nil.
+func (c *Config) PoolOf(addr netip.Addr) *Pool {
+	for _, p := range c.Pools {
+		if p.Contains(addr) {
+			return p
+		}
+	}
+	return nil
 }
 
 // Pool returns the pool of that name, or nil.
@@ -31,6 +61,7 @@ func Parse(r Resources) (*Config, error) {
 	for _, p := range c.Pools {
 		c.byName[p.Name] = p
 	}
+	c.L2Advertisements = parseL2Advertisements(r.L2Advertisements, c.byName, &errs, &c.Pending)
 	if len(errs) > 0 {
 		return nil, errs
 	}
