@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	heraldv1beta1 "github.com/heraldlb/herald/api/v1beta1"
@@ -233,16 +234,20 @@ func TestReleaseOnTypeChangeAndDeleteWithoutImmediateReuse(t *testing.T) {
 	f.service("a")
 	first := f.addresses("a", 1)[0]
 
-	// Type change away from LoadBalancer: address, status and annotation go.
-	svc := f.get("a")
-	svc.Spec.Type = corev1.ServiceTypeClusterIP
-	svc.Spec.LoadBalancerClass = nil
-	svc.Spec.ExternalTrafficPolicy = ""
-	svc.Spec.AllocateLoadBalancerNodePorts = nil
-	for i := range svc.Spec.Ports {
-		svc.Spec.Ports[i].NodePort = 0
-	}
-	if err := sharedClient.Update(context.Background(), svc); err != nil {
+	// Type change away from LoadBalancer: address, status and annotation go. The controller
+	// may still be writing the annotation, so retry on a conflict.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		svc := f.get("a")
+		svc.Spec.Type = corev1.ServiceTypeClusterIP
+		svc.Spec.LoadBalancerClass = nil
+		svc.Spec.ExternalTrafficPolicy = ""
+		svc.Spec.AllocateLoadBalancerNodePorts = nil
+		for i := range svc.Spec.Ports {
+			svc.Spec.Ports[i].NodePort = 0
+		}
+		return sharedClient.Update(context.Background(), svc)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "status and annotation cleared", func() string {
@@ -294,12 +299,16 @@ func TestPoolShrinkMovesAndPoolDeleteClears(t *testing.T) {
 
 	// Shrink blue so that 192.0.2.9 leaves it: a has nowhere valid to go (it asked for that
 	// address), b keeps its address if still inside.
+	// The controller writes the pool's status meanwhile: retry on a conflict.
 	p := &heraldv1beta1.IPAddressPool{}
-	if err := sharedClient.Get(context.Background(), types.NamespacedName{Namespace: f.install, Name: "blue"}, p); err != nil {
-		t.Fatal(err)
-	}
-	p.Spec.Addresses = []heraldv1beta1.AddressRange{"192.0.2.0-192.0.2.8"}
-	if err := sharedClient.Update(context.Background(), p); err != nil {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := sharedClient.Get(context.Background(), types.NamespacedName{Namespace: f.install, Name: "blue"}, p); err != nil {
+			return err
+		}
+		p.Spec.Addresses = []heraldv1beta1.AddressRange{"192.0.2.0-192.0.2.8"}
+		return sharedClient.Update(context.Background(), p)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "a cleared", func() string {
