@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -52,6 +53,31 @@ func TestServiceGetsAddressWithStatusAnnotationEventAndPoolStatus(t *testing.T) 
 		}
 		if p.Status.AssignedIPv4 != 1 || p.Status.AvailableIPv4 != "15" || p.Status.AvailableIPv6 != "0" {
 			return fmt.Sprintf("status = %+v, want 1 assigned and 15 available IPv4", p.Status)
+		}
+		return ""
+	})
+	if got := testutil.ToFloat64(poolInUse.WithLabelValues("blue", "IPv4")); got != 1 {
+		t.Errorf("herald_pool_addresses_in_use{pool=blue,family=IPv4} = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(poolAvailable.WithLabelValues("blue", "IPv4")); got != 15 {
+		t.Errorf("herald_pool_addresses_available{pool=blue,family=IPv4} = %v, want 15", got)
+	}
+}
+
+// An IPv6 /48 pool's available count is exact: 2^80, neither overflowed nor negative.
+func TestHugePoolStatusIsExact(t *testing.T) {
+	f := newFixture(t)
+	f.pool("huge", nil, "2001:db8:100::/48")
+	runController(t, f.options())
+	f.service("web", dualStack(corev1.IPFamilyPolicySingleStack, corev1.IPv6Protocol))
+	f.addresses("web", 1)
+	eventually(t, "pool status", func() string {
+		p := &heraldv1beta1.IPAddressPool{}
+		if err := sharedClient.Get(context.Background(), types.NamespacedName{Namespace: f.install, Name: "huge"}, p); err != nil {
+			return err.Error()
+		}
+		if p.Status.AssignedIPv6 != 1 || p.Status.AvailableIPv6 != "1208925819614629174706175" {
+			return fmt.Sprintf("status = %+v, want 1 assigned and 2^80-1 available", p.Status)
 		}
 		return ""
 	})
