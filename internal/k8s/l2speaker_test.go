@@ -1,0 +1,202 @@
+package k8s
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	heraldv1beta1 "github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/internal/announcer"
+	"github.com/heraldlb/herald/internal/membership"
+)
+
+// fakeL2 records what the speaker asked layer 2 to serve.
+type fakeL2 struct {
+	mu   sync.Mutex
+	last map[string][]netip.Addr
+}
+
+func (f *fakeL2) Set(d map[string][]netip.Addr) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.last = d
+	return nil
+}
+
+func (f *fakeL2) serving() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for ifname, addrs := range f.last {
+		for _, a := range addrs {
+			out = append(out, ifname+"="+a.String())
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
+}
+
+func runL2Speaker(t *testing.T, f *fixture, node string, live membership.Membership) *fakeL2 {
+	t.Helper()
+	mgr, err := NewManager(sharedEnv.Config, ManagerOptions{Namespace: f.install, MetricsAddr: "0", HealthAddr: "0", ShutdownTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2 := &fakeL2{}
+	sp := NewL2Speaker(mgr, L2SpeakerOptions{
+		Node: node, Namespace: f.install, LoadBalancerClass: f.class, Membership: live, Layer2: l2,
+		Interfaces: func() ([]announcer.Interface, error) {
+			return []announcer.Interface{{Name: "eth0", Prefixes: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}}}, nil
+		},
+		skipNameValidation: true,
+	})
+	if err := sp.SetupWithManager(mgr); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return l2
+}
+
+func createNode(t *testing.T, name string, lbls map[string]string) {
+	t.Helper()
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: lbls}}
+	if err := sharedClient.Create(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sharedClient.Delete(context.Background(), n) })
+}
+
+// announcedService creates a Service that already has an address, and an endpoint on node.
+func (f *fixture) announcedService(name, addr, node string) {
+	f.t.Helper()
+	f.service(name)
+	svc := f.get(name)
+	svc.Status.LoadBalancer.Ingress = desiredIngress([]netip.Addr{netip.MustParseAddr(addr)})
+	if err := sharedClient.Status().Update(context.Background(), svc); err != nil {
+		f.t.Fatal(err)
+	}
+	es := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: name + "-x", Namespace: f.ns, Labels: map[string]string{discoveryv1.LabelServiceName: name}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"203.0.113.50"}, NodeName: ptr.To(node), Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
+	}
+	if err := sharedClient.Create(context.Background(), es); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) l2Statuses() string {
+	var list heraldv1beta1.ServiceL2StatusList
+	if err := sharedClient.List(context.Background(), &list, client.InNamespace(f.install)); err != nil {
+		return err.Error()
+	}
+	var out []string
+	for _, s := range list.Items {
+		out = append(out, fmt.Sprintf("%s:%s/%s:%v:%v", s.Spec.Node, s.Spec.ServiceNamespace, s.Spec.ServiceName, s.Status.Addresses, s.Status.Interfaces))
+	}
+	sort.Strings(out)
+	return strings.Join(out, " ")
+}
+
+func TestOneSpeakerAnswersAndHandsOverWhenItsPeerLeaves(t *testing.T) {
+	f := newFixture(t)
+	n1, n2 := f.ns+"-n1", f.ns+"-n2"
+	createNode(t, n1, nil)
+	createNode(t, n2, nil)
+	f.pool("blue", nil, "192.0.2.0/28")
+	if err := sharedClient.Create(context.Background(), &heraldv1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "all", Namespace: f.install}}); err != nil {
+		t.Fatal(err)
+	}
+	// Cluster traffic policy: an endpoint anywhere lets either node announce.
+	f.announcedService("web", "192.0.2.5", n1)
+
+	live1, live2 := membership.NewStatic(n1, n2), membership.NewStatic(n1, n2)
+	l2a, l2b := runL2Speaker(t, f, n1, live1), runL2Speaker(t, f, n2, live2)
+
+	var owner, other string
+	var ownerL2, otherL2 *fakeL2
+	eventually(t, "exactly one node serves the address", func() string {
+		a, b := l2a.serving(), l2b.serving()
+		switch {
+		case a == "eth0=192.0.2.5" && b == "":
+			owner, other, ownerL2, otherL2 = n1, n2, l2a, l2b
+		case b == "eth0=192.0.2.5" && a == "":
+			owner, other, ownerL2, otherL2 = n2, n1, l2b, l2a
+		default:
+			return fmt.Sprintf("n1 serves %q, n2 serves %q", a, b)
+		}
+		return ""
+	})
+	eventually(t, "the owner's status object", func() string {
+		want := fmt.Sprintf("%s:%s/web:[192.0.2.5]:[eth0]", owner, f.ns)
+		if got := f.l2Statuses(); got != want {
+			return fmt.Sprintf("statuses %q, want %q", got, want)
+		}
+		return ""
+	})
+	f.waitEvent("web", fmt.Sprintf("AnnouncedByNode: node %s announces 192.0.2.5 on eth0", owner))
+
+	// The owner's speaker leaves: both sides see only the other node alive.
+	live1.Set(other)
+	live2.Set(other)
+	eventually(t, "the other node takes over", func() string {
+		if got := otherL2.serving(); got != "eth0=192.0.2.5" {
+			return fmt.Sprintf("new owner serves %q", got)
+		}
+		if got := ownerL2.serving(); got != "" {
+			return fmt.Sprintf("old owner still serves %q", got)
+		}
+		return ""
+	})
+	eventually(t, "the status object moves", func() string {
+		want := fmt.Sprintf("%s:%s/web:[192.0.2.5]:[eth0]", other, f.ns)
+		if got := f.l2Statuses(); got != want {
+			return fmt.Sprintf("statuses %q, want %q", got, want)
+		}
+		return ""
+	})
+	f.waitEvent("web", fmt.Sprintf("AnnouncedByNode: node %s announces 192.0.2.5 on eth0", other))
+}
+
+func TestExcludedNodeAndAddressesOutsidePoolsAreNeverAnnounced(t *testing.T) {
+	f := newFixture(t)
+	n1 := f.ns + "-n1"
+	createNode(t, n1, map[string]string{LabelExcludeFromLB: ""})
+	f.pool("blue", nil, "192.0.2.0/28")
+	if err := sharedClient.Create(context.Background(), &heraldv1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "all", Namespace: f.install}}); err != nil {
+		t.Fatal(err)
+	}
+	n2 := f.ns + "-n2"
+	createNode(t, n2, nil)
+	f.announcedService("inside", "192.0.2.5", n2)
+	// Someone wrote, by hand, a status address that lies in no pool.
+	f.announcedService("outside", "192.0.2.200", n2)
+	l2a := runL2Speaker(t, f, n1, membership.NewStatic(n1, n2))
+	l2b := runL2Speaker(t, f, n2, membership.NewStatic(n1, n2))
+	eventually(t, "n2 serves only the pool address", func() string {
+		if got := l2b.serving(); got != "eth0=192.0.2.5" {
+			return fmt.Sprintf("n2 serves %q", got)
+		}
+		return ""
+	})
+	if got := l2a.serving(); got != "" {
+		t.Errorf("the excluded node serves %q", got)
+	}
+}
