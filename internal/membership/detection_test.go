@@ -10,22 +10,17 @@ import (
 	"time"
 )
 
-var (
-	detectionRuns  = flag.Int("detection-runs", 10, "rounds of TestFailureDetectionTime per cluster size and kind of stop")
-	detectionSizes = flag.String("detection-sizes", "3", "comma-separated cluster sizes for TestFailureDetectionTime")
-)
+var detectionSizes = flag.String("detection-sizes", "3", "comma-separated cluster sizes for BenchmarkFailureDetection")
 
-// TestFailureDetectionTime measures, with the default settings, how long after a member stops
+// BenchmarkFailureDetection measures, with the default settings, how long after a member stops
 // the survivors drop it from Live: abruptly (Close, as when a node dies) and gracefully (Leave).
-// Each round builds a fresh cluster. It logs the median and maximum over the rounds of the time
-// until the last survivor noticed, and fails only far above the one-second target, so that a
-// loaded machine does not make it flaky. For more:
+// Each iteration builds a fresh cluster; it reports the median and maximum over the iterations
+// of the time until the last survivor noticed (p50-ms, max-ms). A measurement, not a pass/fail
+// test: detection time depends on how loaded the machine is. For more:
 //
-//	go test ./internal/membership -run FailureDetection -v -detection-runs 30 -detection-sizes 3,5,10
-func TestFailureDetectionTime(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measures seconds of failure detection")
-	}
+//	go test ./internal/membership -run '^$' -bench FailureDetection -benchtime 30x -detection-sizes 3,5,10
+func BenchmarkFailureDetection(b *testing.B) {
+	t := b
 	var sizes []int
 	for _, s := range strings.Split(*detectionSizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -35,18 +30,17 @@ func TestFailureDetectionTime(t *testing.T) {
 		sizes = append(sizes, n)
 	}
 	kinds := []struct {
-		name  string
-		stop  func(*node) error
-		limit time.Duration
+		name string
+		stop func(*node) error
 	}{
-		{"abrupt stop", func(n *node) error { return n.Close() }, 3 * time.Second},
-		{"graceful leave", func(n *node) error { return n.Leave(time.Second) }, time.Second},
+		{"abrupt-stop", func(n *node) error { return n.Close() }},
+		{"graceful-leave", func(n *node) error { return n.Leave(time.Second) }},
 	}
 	for _, size := range sizes {
 		for _, kind := range kinds {
-			t.Run(fmt.Sprintf("%s of 1 in %d", kind.name, size), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s/size=%d", kind.name, size), func(t *testing.B) {
 				var firsts, lasts []time.Duration
-				for round := range *detectionRuns {
+				for round := 0; round < t.N; round++ {
 					nodes := newCluster(t, fmt.Sprintf("r%d", round), size, nil)
 					gone := nodes[round%size]
 					start := time.Now()
@@ -59,11 +53,9 @@ func TestFailureDetectionTime(t *testing.T) {
 						n.Close()
 					}
 				}
-				t.Logf("%d rounds: last survivor noticed after p50 %s, max %s; first survivor p50 %s, max %s",
-					len(lasts), median(lasts), slices.Max(lasts), median(firsts), slices.Max(firsts))
-				if worst := slices.Max(lasts); worst > kind.limit {
-					t.Errorf("detection took up to %s, want well under %s", worst, kind.limit)
-				}
+				t.ReportMetric(float64(median(lasts).Milliseconds()), "p50-ms")
+				t.ReportMetric(float64(slices.Max(lasts).Milliseconds()), "max-ms")
+				t.ReportMetric(float64(median(firsts).Milliseconds()), "first-p50-ms")
 			})
 		}
 	}

@@ -66,7 +66,7 @@ type node struct {
 
 // newNode builds a member named name on a fresh address (or cfg.BindAddr if set) and starts it.
 // edit, if not nil, changes the config first. The member is closed when the test ends.
-func newNode(t *testing.T, name string, peers []string, edit func(*Config)) *node {
+func newNode(t testing.TB, name string, peers []string, edit func(*Config)) *node {
 	t.Helper()
 	n := buildNode(t, name, "", peers, edit)
 	n.start(t)
@@ -74,7 +74,7 @@ func newNode(t *testing.T, name string, peers []string, edit func(*Config)) *nod
 }
 
 // buildNode builds a member without starting it; addr "" picks a fresh address.
-func buildNode(t *testing.T, name, addr string, peers []string, edit func(*Config)) *node {
+func buildNode(t testing.TB, name, addr string, peers []string, edit func(*Config)) *node {
 	t.Helper()
 	if addr == "" {
 		addr = nextAddr()
@@ -98,7 +98,7 @@ func buildNode(t *testing.T, name, addr string, peers []string, edit func(*Confi
 	return &node{Member: m, name: name, addr: join(addr), logs: l}
 }
 
-func (n *node) start(t *testing.T) {
+func (n *node) start(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
@@ -131,7 +131,7 @@ func namesOf(nodes ...*node) []string {
 
 // newCluster starts size members named prefix-0... that all list all of them as peers, and
 // waits until each sees all.
-func newCluster(t *testing.T, prefix string, size int, edit func(*Config)) []*node {
+func newCluster(t testing.TB, prefix string, size int, edit func(*Config)) []*node {
 	t.Helper()
 	addrs := make([]string, size)
 	for i := range addrs {
@@ -151,7 +151,7 @@ func newCluster(t *testing.T, prefix string, size int, edit func(*Config)) []*no
 }
 
 // waitLive polls until every one of nodes has live set want, and fails the test at the deadline.
-func waitLive(t *testing.T, timeout time.Duration, want []string, nodes ...*node) {
+func waitLive(t testing.TB, timeout time.Duration, want []string, nodes ...*node) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -174,7 +174,7 @@ func waitLive(t *testing.T, timeout time.Duration, want []string, nodes ...*node
 
 // waitGone polls until none of nodes sees name live, and returns how long after since that
 // happened for the first and for the last of them.
-func waitGone(t *testing.T, timeout time.Duration, since time.Time, name string, nodes ...*node) (first, last time.Duration) {
+func waitGone(t testing.TB, timeout time.Duration, since time.Time, name string, nodes ...*node) (first, last time.Duration) {
 	t.Helper()
 	deadline := since.Add(timeout)
 	seen := make([]bool, len(nodes))

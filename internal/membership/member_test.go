@@ -325,36 +325,3 @@ func TestLeaveAfterCloseDoesNotPanic(t *testing.T) {
 		t.Errorf("Start after Close = %v, want ErrStarted", err)
 	}
 }
-
-// TestHealthyClusterStaysStable watches a healthy cluster for twenty probe intervals: the fast
-// failure detection must not declare a live member dead, not even under the race detector.
-func TestHealthyClusterStaysStable(t *testing.T) {
-	if testing.Short() {
-		t.Skip("watches a cluster for seconds")
-	}
-	nodes := newCluster(t, "stable", 5, nil)
-	for _, n := range nodes {
-		drain(n.Changed())
-	}
-	deadline := time.After(20 * DefaultProbeInterval)
-	for {
-		select {
-		case <-deadline:
-			for _, n := range nodes {
-				if n.logs.contains("Suspect ") {
-					t.Logf("%s suspected a peer at least once (refuted in time)", n.name)
-				}
-			}
-			return
-		default:
-		}
-		for _, n := range nodes {
-			select {
-			case <-n.Changed():
-				t.Fatalf("%s saw the live set change in a healthy cluster: %v", n.name, n.Live())
-			default:
-			}
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
