@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -59,8 +60,14 @@ type L2SpeakerOptions struct {
 	Namespace string
 	// LoadBalancerClass is the class served; "" serves Services without a class.
 	LoadBalancerClass string
-	// Membership is the live set of speakers.
+	// Membership is the live set of speakers. Nil means memberlist is disabled: the live set is
+	// then the nodes whose Ready condition is True, which every speaker reads alike from the API
+	// server, at the cost of slower failover (the node lifecycle controller's grace period).
 	Membership membership.Membership
+	// SettleTime is how long after start a speaker that sees no peer waits before it announces:
+	// until its first join completes it sees only itself and would claim every address.
+	// Default 2s; a peer seen earlier ends the wait.
+	SettleTime time.Duration
 	// Layer2 answers ARP/NDP.
 	Layer2 L2Setter
 	// Interfaces lists this node's interfaces; nil reads them from the system.
@@ -89,6 +96,10 @@ type L2Speaker struct {
 	owned map[string][]netip.Addr
 	// restored is false until owned was seeded from the status objects of a previous run.
 	restored bool
+	// started is when the reconciler was built, for SettleTime; frozen stops changes to layer 2
+	// during the hand-over at shutdown.
+	started time.Time
+	frozen  bool
 }
 
 var l2SyncKey = reconcile.Request{NamespacedName: types.NamespacedName{Name: "layer2"}}
@@ -101,6 +112,9 @@ func NewL2Speaker(mgr manager.Manager, opts L2SpeakerOptions) *L2Speaker {
 	if opts.Interfaces == nil {
 		opts.Interfaces = systemInterfaces
 	}
+	if opts.SettleTime <= 0 {
+		opts.SettleTime = 2 * time.Second
+	}
 	return &L2Speaker{
 		client:   mgr.GetClient(),
 		reader:   mgr.GetCache(),
@@ -108,7 +122,16 @@ func NewL2Speaker(mgr manager.Manager, opts L2SpeakerOptions) *L2Speaker {
 		opts:     opts,
 		log:      opts.Logger,
 		owned:    map[string][]netip.Addr{},
+		started:  time.Now(),
 	}
+}
+
+// Freeze stops every further change to what layer 2 serves: at shutdown the speaker keeps
+// answering while it leaves the membership and the others take over.
+func (s *L2Speaker) Freeze() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.frozen = true
 }
 
 // SetupWithManager watches everything the outcome depends on; every change enqueues the one
@@ -118,12 +141,16 @@ func (s *L2Speaker) SetupWithManager(mgr manager.Manager) error {
 		return []reconcile.Request{l2SyncKey}
 	})
 	membershipEvents := make(chan event.GenericEvent, 1)
+	var changed <-chan struct{}
+	if s.opts.Membership != nil {
+		changed = s.opts.Membership.Changed()
+	}
 	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
 		for {
 			select {
 			case <-ctx.Done():
 				return nil
-			case <-s.opts.Membership.Changed():
+			case <-changed:
 				select {
 				case membershipEvents <- event.GenericEvent{Object: &corev1.Node{}}:
 				default:
@@ -153,6 +180,15 @@ func (s *L2Speaker) reconcile(ctx context.Context, _ reconcile.Request) (reconci
 	if in.Config == nil {
 		return reconcile.Result{}, nil // no valid configuration yet: announce nothing new
 	}
+	s.mu.Lock()
+	frozen := s.frozen
+	s.mu.Unlock()
+	if frozen {
+		return reconcile.Result{}, nil
+	}
+	if wait := s.opts.SettleTime - time.Since(s.started); len(in.Live) <= 1 && s.opts.Membership != nil && wait > 0 {
+		return reconcile.Result{RequeueAfter: wait}, nil
+	}
 	anns := announcer.L2(in)
 	desired := announcer.ForSelf(s.opts.Node, anns)
 	setErr := s.opts.Layer2.Set(desired)
@@ -167,7 +203,10 @@ func (s *L2Speaker) reconcile(ctx context.Context, _ reconcile.Request) (reconci
 
 // inputs reads the announcer's inputs from the caches.
 func (s *L2Speaker) inputs(ctx context.Context) (announcer.Input, error) {
-	in := announcer.Input{Self: s.opts.Node, Live: s.opts.Membership.Live()}
+	in := announcer.Input{Self: s.opts.Node}
+	if s.opts.Membership != nil {
+		in.Live = s.opts.Membership.Live()
+	}
 
 	var pools heraldv1beta1.IPAddressPoolList
 	var ads heraldv1beta1.L2AdvertisementList
@@ -198,6 +237,9 @@ func (s *L2Speaker) inputs(ctx context.Context) (announcer.Input, error) {
 	for i := range nodes.Items {
 		n := &nodes.Items[i]
 		an := announcer.Node{Name: n.Name, Labels: labels.Set(n.Labels), Excluded: nodeExcluded(n)}
+		if s.opts.Membership == nil && nodeReady(n) {
+			in.Live = append(in.Live, n.Name)
+		}
 		if n.Name == s.opts.Node {
 			an.Interfaces = selfIfs
 		}
@@ -242,6 +284,15 @@ func nodeExcluded(n *corev1.Node) bool {
 	for _, c := range n.Status.Conditions {
 		if c.Type == corev1.NodeNetworkUnavailable && c.Status == corev1.ConditionTrue {
 			return true
+		}
+	}
+	return false
+}
+
+func nodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
 		}
 	}
 	return false

@@ -69,7 +69,9 @@ func runL2Speaker(t *testing.T, f *fixture, node string, live membership.Members
 	go func() { done <- mgr.Start(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			t.Errorf("speaker manager stopped with %v", err)
+		}
 	})
 	return l2
 }

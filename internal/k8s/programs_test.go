@@ -163,7 +163,8 @@ func TestProgramsServeHealthAndMetricsAndStopOnSIGTERM(t *testing.T) {
 		args []string
 	}{
 		{pkg: "controller", args: []string{"--namespace=" + ns, "--load-balancer-class=programs-test"}},
-		{pkg: "speaker", args: []string{"--namespace=" + ns, "--node-name=node-1"}},
+		{pkg: "speaker", args: []string{"--namespace=" + ns, "--node-name=node-1", "--memberlist-bind-address=127.0.0.1",
+			"--memberlist-port=" + strings.TrimPrefix(freePort(t), "127.0.0.1:")}},
 	} {
 		t.Run(tc.pkg, func(t *testing.T) {
 			bin := buildProgram(t, tc.pkg)

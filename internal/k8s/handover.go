@@ -1,0 +1,56 @@
+package k8s
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Leaver is the membership's graceful leave (internal/membership.Member).
+type Leaver interface {
+	Start(ctx context.Context) error
+	Leave(timeout time.Duration) error
+	Close() error
+}
+
+// Closer stops layer 2 (internal/layer2.Speaker).
+type Closer interface {
+	Close() error
+}
+
+// SpeakerLifecycle runs the membership while the speaker runs and, when it stops, hands its
+// addresses over before it goes quiet: it freezes what layer 2 serves, leaves the membership so
+// the other speakers elect new owners and announce, keeps answering for Delay, and only then
+// closes layer 2. Clients never see a moment with no owner.
+type SpeakerLifecycle struct {
+	Member  Leaver // nil when memberlist is disabled
+	Speaker *L2Speaker
+	Layer2  Closer
+	// Delay is how long the leaving speaker keeps answering after it left; it should cover the
+	// others noticing the leave and sending their gratuitous announcements.
+	Delay        time.Duration
+	LeaveTimeout time.Duration
+	Logger       *slog.Logger
+}
+
+// Start runs until ctx ends, then hands over. It is a manager.Runnable.
+func (l *SpeakerLifecycle) Start(ctx context.Context) error {
+	if l.Member != nil {
+		// The membership outlives ctx: it must leave after layer 2 is frozen, not before.
+		if err := l.Member.Start(context.Background()); err != nil {
+			return err
+		}
+	}
+	<-ctx.Done()
+	l.Speaker.Freeze()
+	if l.Member != nil {
+		if err := l.Member.Leave(l.LeaveTimeout); err != nil {
+			l.Logger.Warn("leaving the membership failed; the others will notice the silence", "error", err.Error())
+		}
+		t := time.NewTimer(l.Delay)
+		<-t.C
+		_ = l.Member.Close()
+	}
+	l.Logger.Info("handed over; stopping layer 2")
+	return l.Layer2.Close()
+}
