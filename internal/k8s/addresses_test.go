@@ -474,3 +474,32 @@ func TestInvalidPoolChangeKeepsTheLastValidConfiguration(t *testing.T) {
 	}
 	_ = bad
 }
+
+func TestChangingTheRequestMovesTheAddressAndFreesTheOld(t *testing.T) {
+	f := newFixture(t)
+	f.pool("blue", nil, "192.0.2.0/28")
+	runController(t, f.options())
+	f.service("web", withAnnotation(AnnotationLoadBalancerIPs, "192.0.2.9"))
+	if got := f.addresses("web", 1); got[0] != mustAddr("192.0.2.9") {
+		t.Fatalf("web got %v", got)
+	}
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		svc := f.get("web")
+		svc.Annotations[AnnotationLoadBalancerIPs] = "192.0.2.10"
+		return sharedClient.Update(context.Background(), svc)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "web moves to .10", func() string {
+		if got := ingressAddresses(f.get("web")); len(got) != 1 || got[0] != mustAddr("192.0.2.10") {
+			return fmt.Sprintf("web has %v", got)
+		}
+		return ""
+	})
+	f.waitEvent("web", "AddressMoved: address changed from 192.0.2.9 (pool blue) to 192.0.2.10 (pool blue)")
+	f.service("other", withAnnotation(AnnotationLoadBalancerIPs, "192.0.2.9"))
+	if got := f.addresses("other", 1); got[0] != mustAddr("192.0.2.9") {
+		t.Errorf("the released 192.0.2.9 was not free: other got %v", got)
+	}
+}
