@@ -97,8 +97,19 @@ func parsePools(objs []heraldv1beta1.IPAddressPool, errs *Errors) []*Pool {
 	var all []iprange.Range
 	var owners []owned
 	seen := map[string]bool{}
+	// Oldest first, so that when a new pool overlaps an existing one, the new one is reported.
+	order := make([]*heraldv1beta1.IPAddressPool, len(objs))
 	for i := range objs {
-		obj := &objs[i]
+		order[i] = &objs[i]
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		ti, tj := order[i].CreationTimestamp, order[j].CreationTimestamp
+		if !ti.Equal(&tj) {
+			return ti.Before(&tj)
+		}
+		return order[i].Name < order[j].Name
+	})
+	for _, obj := range order {
 		if seen[obj.Name] {
 			errs.add(kind, obj.Name, "metadata.name", "defined twice")
 			continue

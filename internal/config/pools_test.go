@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -62,12 +63,18 @@ func TestParsePoolsReportsEveryProblemWithObjectAndField(t *testing.T) {
 	sel.Spec.ServiceAllocation = &heraldv1beta1.ServiceAllocation{
 		ServiceSelectors: []metav1.LabelSelector{{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "a", Operator: "Sometimes"}}}},
 	}
-	_, err := Parse(Resources{Pools: []heraldv1beta1.IPAddressPool{
+	objs := []heraldv1beta1.IPAddressPool{
 		pool("red", "192.0.2.0/25"),
 		pool("blue", "192.0.2.64-192.0.2.70"),
 		pool("self", "198.51.100.0/24", "198.51.100.128/25"),
 		bad, sel, pool("red", "203.0.113.200/32"),
-	}})
+	}
+	// Created in this order: the newer of two overlapping pools is the one reported.
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range objs {
+		objs[i].CreationTimestamp = metav1.NewTime(t0.Add(time.Duration(i) * time.Minute))
+	}
+	_, err := Parse(Resources{Pools: objs})
 	es, ok := AsErrors(err)
 	if !ok {
 		t.Fatalf("err = %v, want Errors", err)

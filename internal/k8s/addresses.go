@@ -72,6 +72,7 @@ type AddressController struct {
 
 	mu       sync.Mutex
 	started  bool
+	restored bool
 	cfg      *config.Config
 	cfgError string
 	alloc    *allocator.Allocator
@@ -132,21 +133,26 @@ func (c *AddressController) SetupWithManager(mgr manager.Manager) error {
 func (c *AddressController) start(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.started {
-		return nil
-	}
-	if _, err := c.loadConfigLocked(ctx); err != nil {
-		return err
-	}
-	if c.cfg == nil {
-		// No valid configuration yet: touch nothing until there is one.
+	if !c.started {
+		if _, err := c.loadConfigLocked(ctx); err != nil {
+			return err
+		}
 		c.started = true
+	}
+	return c.restoreOnceLocked(ctx)
+}
+
+// restoreOnceLocked restores the existing assignments the first time a valid configuration is
+// there: if the controller starts with an invalid one, nothing is touched until it is fixed,
+// and then the addresses Services hold are restored before any is reassigned.
+func (c *AddressController) restoreOnceLocked(ctx context.Context) error {
+	if c.cfg == nil || c.restored {
 		return nil
 	}
 	if err := c.restoreLocked(ctx); err != nil {
 		return err
 	}
-	c.started = true
+	c.restored = true
 	return nil
 }
 
@@ -209,6 +215,9 @@ func (c *AddressController) reconcileConfig(ctx context.Context, _ reconcile.Req
 	}
 	c.mu.Lock()
 	changed, err := c.loadConfigLocked(ctx)
+	if err == nil {
+		err = c.restoreOnceLocked(ctx)
+	}
 	c.mu.Unlock()
 	if err != nil {
 		return reconcile.Result{}, err

@@ -503,3 +503,51 @@ func TestChangingTheRequestMovesTheAddressAndFreesTheOld(t *testing.T) {
 		t.Errorf("the released 192.0.2.9 was not free: other got %v", got)
 	}
 }
+
+// A controller that starts while the configuration is invalid touches nothing; once it is
+// fixed, it restores what Services hold before assigning anything new.
+func TestStartWithInvalidConfigurationRestoresOnceFixed(t *testing.T) {
+	f := newFixture(t)
+	f.pool("blue", nil, "192.0.2.0/29")
+	stop := runController(t, f.options())
+	var names []string
+	for i := range 6 {
+		names = append(names, fmt.Sprintf("s%d", i))
+		f.service(names[i])
+	}
+	before := f.allAddresses(names)
+	stop()
+
+	bad := f.pool("bad", nil, "192.0.2.0/30")
+	runController(t, f.options())
+	f.service("late")
+	eventually(t, "the controller rejects the configuration", func() string {
+		var list corev1.EventList
+		if err := sharedClient.List(context.Background(), &list, client.InNamespace(f.install)); err != nil {
+			return err.Error()
+		}
+		// Created in the same second, either pool may be the one reported.
+		for _, e := range list.Items {
+			if e.Reason == ReasonConfigInvalid {
+				return ""
+			}
+		}
+		return "no ConfigurationInvalid event yet"
+	})
+	if got := ingressAddresses(f.get("late")); len(got) != 0 {
+		t.Errorf("late got %v while the configuration is invalid", got)
+	}
+	// Deleting the overlapping pool makes the configuration valid again.
+	if err := sharedClient.Delete(context.Background(), bad); err != nil {
+		t.Fatal(err)
+	}
+	late := f.addresses("late", 1)[0]
+	got := f.allAddresses(names)
+	for _, n := range names {
+		if got[n] != before[n] {
+			t.Errorf("%s changed from %s to %s", n, before[n], got[n])
+		}
+	}
+	got["late"] = late
+	assertUnique(t, got)
+}
