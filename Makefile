@@ -64,7 +64,7 @@ build: ## Build herald-controller and herald-speaker into bin/.
 ##@ Test
 
 # Debian packages the privileged tests use: real protocol peers and clients in network namespaces.
-DEB_PACKAGES := iproute2 iputils-arping ndisc6
+DEB_PACKAGES := iproute2 iputils-arping ndisc6 frr bird2
 
 .PHONY: deps
 deps: ## Install the Debian packages the tests use (as root; otherwise say what is missing).
