@@ -8,8 +8,12 @@ import (
 
 // Resources are the objects a Config is made from, as read from the install namespace.
 type Resources struct {
-	Pools            []heraldv1beta1.IPAddressPool
-	L2Advertisements []heraldv1beta1.L2Advertisement
+	Pools             []heraldv1beta1.IPAddressPool
+	L2Advertisements  []heraldv1beta1.L2Advertisement
+	BGPAdvertisements []heraldv1beta1.BGPAdvertisement
+	BGPPeers          []heraldv1beta1.BGPPeer
+	BFDProfiles       []heraldv1beta1.BFDProfile
+	Communities       []heraldv1beta1.Community
 }
 
 // Config is a validated configuration. It is never modified after Parse returns it.
@@ -18,6 +22,10 @@ type Config struct {
 	Pools []*Pool
 	// L2Advertisements are sorted by name.
 	L2Advertisements []*L2Advertisement
+	// BGPPeers and BGPAdvertisements are sorted by name; BFDProfiles are keyed by name.
+	BGPPeers          []*BGPPeer
+	BGPAdvertisements []*BGPAdvertisement
+	BFDProfiles       map[string]*BFDProfile
 	// Pending lists references to objects that do not exist yet. They are not errors: objects
 	// may be created in any order.
 	Pending []string
@@ -62,6 +70,10 @@ func Parse(r Resources) (*Config, error) {
 		c.byName[p.Name] = p
 	}
 	c.L2Advertisements = parseL2Advertisements(r.L2Advertisements, c.byName, &errs, &c.Pending)
+	c.BFDProfiles = parseBFDProfiles(r.BFDProfiles)
+	aliases := parseCommunities(r.Communities, &errs)
+	c.BGPPeers = parseBGPPeers(r.BGPPeers, c.BFDProfiles, &errs, &c.Pending)
+	c.BGPAdvertisements = parseBGPAdvertisements(r.BGPAdvertisements, c.Pools, c.byName, c.BGPPeers, aliases, &errs, &c.Pending)
 	if len(errs) > 0 {
 		return nil, errs
 	}
