@@ -1,7 +1,7 @@
 // Command herald-speaker runs on every node and makes Service addresses reachable: it answers
 // ARP/NDP for the addresses this node is elected for, and advertises routes over BGP.
 //
-// It only wires: flags, logger, manager, membership, layer 2, reconcilers. The decisions live
+// It only wires: flags, logger, manager, membership, layer 2, BGP, reconcilers. The decisions live
 // in internal/.
 package main
 
@@ -16,6 +16,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	"github.com/heraldlb/herald/internal/bgp"
 	"github.com/heraldlb/herald/internal/k8s"
 	"github.com/heraldlb/herald/internal/layer2"
 	"github.com/heraldlb/herald/internal/logging"
@@ -117,13 +118,17 @@ func main() {
 		}
 		l2opts.Membership = member
 	}
-	l2opts.Node, l2opts.Namespace, l2opts.Layer2, l2opts.Logger = nodeName, opts.Namespace, l2, logger
+	// BGP outlives the manager's context too: the lifecycle closes it last, so that with
+	// graceful restart the routers keep the routes while the speaker restarts.
+	bgpSpeaker := bgp.New(bgp.Config{Logger: logger, Registerer: ctrlmetrics.Registry})
+	bgpSpeaker.Start(context.Background())
+	l2opts.Node, l2opts.Namespace, l2opts.Layer2, l2opts.BGP, l2opts.Logger = nodeName, opts.Namespace, l2, bgpSpeaker, logger
 	speaker := k8s.NewL2Speaker(mgr, l2opts)
 	if err := speaker.SetupWithManager(mgr); err != nil {
 		logger.Error("cannot set up the layer 2 speaker", "error", err)
 		os.Exit(1)
 	}
-	lifecycle := &k8s.SpeakerLifecycle{Speaker: speaker, Layer2: l2, Delay: handover, LeaveTimeout: time.Second, Logger: logger}
+	lifecycle := &k8s.SpeakerLifecycle{Speaker: speaker, Layer2: l2, BGP: bgpSpeaker, Delay: handover, LeaveTimeout: time.Second, Logger: logger}
 	if member != nil {
 		lifecycle.Member = member
 	}

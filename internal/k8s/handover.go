@@ -2,6 +2,7 @@ package k8s
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 )
@@ -26,6 +27,9 @@ type SpeakerLifecycle struct {
 	Member  Leaver // nil when memberlist is disabled
 	Speaker *L2Speaker
 	Layer2  Closer
+	// BGP, when set, is closed last: with graceful restart the routers keep the routes while
+	// the speaker restarts.
+	BGP Closer
 	// Delay is how long the leaving speaker keeps answering after it left; it should cover the
 	// others noticing the leave and sending their gratuitous announcements.
 	Delay        time.Duration
@@ -52,5 +56,9 @@ func (l *SpeakerLifecycle) Start(ctx context.Context) error {
 		_ = l.Member.Close()
 	}
 	l.Logger.Info("handed over; stopping layer 2")
-	return l.Layer2.Close()
+	err := l.Layer2.Close()
+	if l.BGP != nil {
+		err = errors.Join(err, l.BGP.Close())
+	}
+	return err
 }

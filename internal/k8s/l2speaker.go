@@ -70,6 +70,8 @@ type L2SpeakerOptions struct {
 	SettleTime time.Duration
 	// Layer2 answers ARP/NDP.
 	Layer2 L2Setter
+	// BGP advertises routes; nil disables BGP.
+	BGP BGPSetter
 	// Interfaces lists this node's interfaces; nil reads them from the system.
 	Interfaces func() ([]announcer.Interface, error)
 	Logger     *slog.Logger
@@ -83,11 +85,13 @@ type L2SpeakerOptions struct {
 // caches, so the speaker keeps answering, and keeps deciding on membership changes, when the API
 // server is unreachable.
 type L2Speaker struct {
-	client   client.Client
-	reader   client.Reader
-	recorder record.EventRecorder
-	opts     L2SpeakerOptions
-	log      *slog.Logger
+	client client.Client
+	reader client.Reader
+	// apiReader reads Secrets directly: the speaker does not cache every Secret it may read.
+	apiReader client.Reader
+	recorder  record.EventRecorder
+	opts      L2SpeakerOptions
+	log       *slog.Logger
 
 	mu sync.Mutex
 	// cfg is the last valid configuration.
@@ -116,13 +120,14 @@ func NewL2Speaker(mgr manager.Manager, opts L2SpeakerOptions) *L2Speaker {
 		opts.SettleTime = 2 * time.Second
 	}
 	return &L2Speaker{
-		client:   mgr.GetClient(),
-		reader:   mgr.GetCache(),
-		recorder: mgr.GetEventRecorderFor("herald-speaker"),
-		opts:     opts,
-		log:      opts.Logger,
-		owned:    map[string][]netip.Addr{},
-		started:  time.Now(),
+		client:    mgr.GetClient(),
+		reader:    mgr.GetCache(),
+		apiReader: mgr.GetAPIReader(),
+		recorder:  mgr.GetEventRecorderFor("herald-speaker"),
+		opts:      opts,
+		log:       opts.Logger,
+		owned:     map[string][]netip.Addr{},
+		started:   time.Now(),
 	}
 }
 
@@ -168,6 +173,10 @@ func (s *L2Speaker) SetupWithManager(mgr manager.Manager) error {
 		Watches(&corev1.Node{}, all).
 		Watches(&heraldv1beta1.IPAddressPool{}, all).
 		Watches(&heraldv1beta1.L2Advertisement{}, all).
+		Watches(&heraldv1beta1.BGPAdvertisement{}, all).
+		Watches(&heraldv1beta1.BGPPeer{}, all).
+		Watches(&heraldv1beta1.BFDProfile{}, all).
+		Watches(&heraldv1beta1.Community{}, all).
 		WatchesRawSource(source.Channel(membershipEvents, all)).
 		Complete(reconcile.Func(s.reconcile))
 }
@@ -198,7 +207,15 @@ func (s *L2Speaker) reconcile(ctx context.Context, _ reconcile.Request) (reconci
 	if err := s.syncStatus(ctx, anns); err != nil {
 		return reconcile.Result{}, err
 	}
-	return reconcile.Result{}, setErr
+	if s.opts.BGP == nil {
+		return reconcile.Result{}, setErr
+	}
+	if err := s.syncBGP(ctx, in); err != nil {
+		s.log.Error("BGP could not be brought in line", "error", err.Error())
+		setErr = errors.Join(setErr, err)
+	}
+	// Session states change without Kubernetes events: look again soon.
+	return reconcile.Result{RequeueAfter: sessionRefresh}, setErr
 }
 
 // inputs reads the announcer's inputs from the caches.
@@ -208,15 +225,11 @@ func (s *L2Speaker) inputs(ctx context.Context) (announcer.Input, error) {
 		in.Live = s.opts.Membership.Live()
 	}
 
-	var pools heraldv1beta1.IPAddressPoolList
-	var ads heraldv1beta1.L2AdvertisementList
-	if err := s.reader.List(ctx, &pools, client.InNamespace(s.opts.Namespace)); err != nil {
+	res, err := readResources(ctx, s.reader, s.opts.Namespace)
+	if err != nil {
 		return in, err
 	}
-	if err := s.reader.List(ctx, &ads, client.InNamespace(s.opts.Namespace)); err != nil {
-		return in, err
-	}
-	cfg, err := config.Parse(config.Resources{Pools: pools.Items, L2Advertisements: ads.Items})
+	cfg, err := config.Parse(res)
 	s.mu.Lock()
 	if err == nil {
 		s.cfg = cfg
@@ -273,6 +286,27 @@ func (s *L2Speaker) inputs(ctx context.Context) (announcer.Input, error) {
 		})
 	}
 	return in, nil
+}
+
+// readResources lists every configuration object in the namespace.
+func readResources(ctx context.Context, r client.Reader, ns string) (config.Resources, error) {
+	var (
+		res         config.Resources
+		pools       heraldv1beta1.IPAddressPoolList
+		l2          heraldv1beta1.L2AdvertisementList
+		bgpAds      heraldv1beta1.BGPAdvertisementList
+		peers       heraldv1beta1.BGPPeerList
+		bfd         heraldv1beta1.BFDProfileList
+		communities heraldv1beta1.CommunityList
+	)
+	for _, l := range []client.ObjectList{&pools, &l2, &bgpAds, &peers, &bfd, &communities} {
+		if err := r.List(ctx, l, client.InNamespace(ns)); err != nil {
+			return res, err
+		}
+	}
+	res.Pools, res.L2Advertisements, res.BGPAdvertisements = pools.Items, l2.Items, bgpAds.Items
+	res.BGPPeers, res.BFDProfiles, res.Communities = peers.Items, bfd.Items, communities.Items
+	return res, nil
 }
 
 // nodeExcluded says whether a node must not announce: it carries the exclusion label or its
