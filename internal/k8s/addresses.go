@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -16,11 +17,13 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
@@ -79,7 +82,9 @@ type AddressController struct {
 	// failure remembers the last failure reported per Service so that a Service stuck on the
 	// same problem gets one event, not one per reconcile.
 	failure map[string]string
-	stats   *poolStats
+	// inFlight remembers, per Service, a write the informer cache has not shown yet.
+	inFlight map[string]writtenState
+	stats    *poolStats
 }
 
 // NewAddressController builds the controller; SetupWithManager registers it.
@@ -100,6 +105,7 @@ func NewAddressController(mgr manager.Manager, opts AddressControllerOptions) *A
 		requeue:  make(chan event.GenericEvent, 1024),
 		alloc:    alloc,
 		failure:  map[string]string{},
+		inFlight: map[string]writtenState{},
 		stats:    newPoolStats(),
 	}
 }
@@ -119,7 +125,8 @@ func (c *AddressController) SetupWithManager(mgr manager.Manager) error {
 	}
 	err = ctrl.NewControllerManagedBy(mgr).
 		Named("ipaddresspools").
-		For(&heraldv1beta1.IPAddressPool{}).
+		// The pool status this controller writes must not trigger a re-check of every Service.
+		For(&heraldv1beta1.IPAddressPool{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{SkipNameValidation: &c.opts.skipNameValidation}).
 		Complete(reconcile.Func(c.reconcileConfig))
 	if err != nil {
@@ -249,6 +256,9 @@ func (c *AddressController) loadConfigLocked(ctx context.Context) (bool, error) 
 		return false, nil
 	}
 	c.cfgError = ""
+	if c.cfg != nil && reflect.DeepEqual(c.cfg.Pools, cfg.Pools) {
+		return false, nil // only status or labels changed: nothing to re-check
+	}
 	var ap []allocator.Pool
 	for _, p := range cfg.Pools {
 		ap = append(ap, allocator.Pool{Name: p.Name, Ranges: p.Ranges, AutoAssign: p.AutoAssign, AvoidBuggyIPs: p.AvoidBuggyIPs, Priority: p.Priority})
@@ -307,7 +317,7 @@ func (c *AddressController) servedRequests(svcs []corev1.Service) []reconcile.Re
 	var out []reconcile.Request
 	for i := range svcs {
 		svc := &svcs[i]
-		if serves(svc, c.opts.LoadBalancerClass) || svc.Annotations[AnnotationAllocatedFromPool] != "" {
+		if serves(svc, c.opts.LoadBalancerClass) || (svc.Spec.Type != corev1.ServiceTypeLoadBalancer && svc.Annotations[AnnotationAllocatedFromPool] != "") {
 			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}})
 		}
 	}
@@ -406,7 +416,9 @@ func (c *AddressController) clearNotServed(ctx context.Context, svc *corev1.Serv
 	before, had := c.alloc.Lookup(key)
 	c.mu.Unlock()
 	c.release(key)
-	if svc.Annotations[AnnotationAllocatedFromPool] == "" {
+	// A LoadBalancer Service of another class belongs to another controller, even if it
+	// carries the annotation (a Herald of another class writes it too): never touch it.
+	if svc.Spec.Type == corev1.ServiceTypeLoadBalancer || svc.Annotations[AnnotationAllocatedFromPool] == "" {
 		return nil
 	}
 	if err := c.writeService(ctx, svc, nil, ""); err != nil {
@@ -426,20 +438,38 @@ func (c *AddressController) release(key string) {
 	}
 	c.alloc.Release(key)
 	delete(c.failure, key)
+	delete(c.inFlight, key)
 }
 
 // writeService makes the Service's status and annotation say addrs and pool, with at most one
-// status write and one metadata patch, each only when something differs.
+// status write and one metadata patch, each only when something differs. A write whose result
+// the cache does not show yet is not repeated: the watch event of that write brings the
+// Service back, and then the cache shows it.
 func (c *AddressController) writeService(ctx context.Context, svc *corev1.Service, addrs []netip.Addr, pool string) error {
+	key := serviceKey(svc.Namespace, svc.Name)
 	want := desiredIngress(addrs)
-	if !ingressEqual(svc.Status.LoadBalancer.Ingress, want) {
+	statusOK := ingressEqual(svc.Status.LoadBalancer.Ingress, want)
+	annotationOK := svc.Annotations[AnnotationAllocatedFromPool] == pool
+	c.mu.Lock()
+	w, inFlight := c.inFlight[key]
+	if statusOK && annotationOK {
+		delete(c.inFlight, key)
+	}
+	c.mu.Unlock()
+	if statusOK && annotationOK {
+		return nil
+	}
+	if inFlight && w.pool == pool && slices.Equal(w.addrs, addrs) {
+		return nil
+	}
+	if !statusOK {
 		patched := svc.DeepCopy()
 		patched.Status.LoadBalancer.Ingress = want
 		if err := c.client.Status().Patch(ctx, patched, client.MergeFrom(svc)); err != nil {
 			return fmt.Errorf("write status of service %s/%s: %w", svc.Namespace, svc.Name, err)
 		}
 	}
-	if svc.Annotations[AnnotationAllocatedFromPool] != pool {
+	if !annotationOK {
 		patched := svc.DeepCopy()
 		if pool == "" {
 			delete(patched.Annotations, AnnotationAllocatedFromPool)
@@ -456,7 +486,16 @@ func (c *AddressController) writeService(ctx context.Context, svc *corev1.Servic
 			return fmt.Errorf("annotate service %s/%s: %w", svc.Namespace, svc.Name, err)
 		}
 	}
+	c.mu.Lock()
+	c.inFlight[key] = writtenState{addrs: slices.Clone(addrs), pool: pool}
+	c.mu.Unlock()
 	return nil
+}
+
+// writtenState is what writeService last wrote to a Service.
+type writtenState struct {
+	addrs []netip.Addr
+	pool  string
 }
 
 func joinAddrs(addrs []netip.Addr) string {

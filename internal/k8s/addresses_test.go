@@ -551,3 +551,36 @@ func TestStartWithInvalidConfigurationRestoresOnceFixed(t *testing.T) {
 	got["late"] = late
 	assertUnique(t, got)
 }
+
+// Two Heralds serving different classes leave each other's Services alone, even though both
+// write the allocated-from-pool annotation.
+func TestAControllerOfAnotherClassLeavesOurServicesAlone(t *testing.T) {
+	a := newFixture(t)
+	a.pool("blue", nil, "192.0.2.0/28")
+	runController(t, a.options())
+	var names []string
+	for i := range 5 {
+		names = append(names, fmt.Sprintf("a%d", i))
+		a.service(names[i])
+	}
+	before := a.allAddresses(names)
+
+	b := newFixture(t)
+	b.pool("green", nil, "203.0.113.0/28")
+	runController(t, b.options())
+	b.service("b0")
+	b.addresses("b0", 1)
+	// b has re-checked every Service it was told about by now: a pool change makes it re-check all.
+	b.pool("green2", nil, "203.0.113.16/28")
+	b.service("b1")
+	b.addresses("b1", 1)
+	after := a.allAddresses(names)
+	for _, n := range names {
+		if after[n] != before[n] {
+			t.Errorf("%s changed from %s to %s when a controller of another class ran", n, before[n], after[n])
+		}
+		if got := a.get(n).Annotations[AnnotationAllocatedFromPool]; got != "blue" {
+			t.Errorf("%s annotation = %q", n, got)
+		}
+	}
+}

@@ -60,6 +60,8 @@ func NewManager(cfg *rest.Config, opts ManagerOptions) (manager.Manager, error) 
 		GracefulShutdownTimeout:       &shutdown,
 		Cache: cache.Options{
 			ByObject: heraldObjectsIn(opts.Namespace),
+			// managedFields are never read here; dropping them saves memory and CPU per object.
+			DefaultTransform: cache.TransformStripManagedFields(),
 		},
 	}
 	if opts.LeaseDuration > 0 {
