@@ -81,9 +81,30 @@ deps: ## Install the Debian packages the tests use (as root; otherwise say what 
 test: tools deps ## Run every test: unit, envtest (real kube-apiserver and etcd), privileged namespace tests as root.
 	go test -json $(TEST_FLAGS) $(TEST_PKGS) | go run ./hack/testsummary
 
+# Each benchmark rewrites only its own section of $(BENCH_OUT); see hack/bench.
+BENCH := $(BIN)/herald-bench
+BENCH_OUT ?= docs/benchmarks.md
+BENCH_N ?= 1000,3000
+BENCH_REPS ?= 3
+ALLOC_BENCHTIME ?= 1s
+ALLOC_BENCH_ARGS = -run '^$$' -bench BenchmarkAllocate -benchmem -benchtime=$(ALLOC_BENCHTIME) ./internal/allocator/
+
 .PHONY: bench
-bench: ## Run the benchmarks.
-	go test -run '^$$' -bench . -benchmem ./internal/...
+bench: tools ## Run the allocator and end-to-end controller benchmarks; rewrite docs/benchmarks.md (~15 min).
+	$(MAKE) --no-print-directory bench-allocator
+	$(MAKE) --no-print-directory bench-controller
+
+.PHONY: bench-tool
+bench-tool: ## Build the benchmark program hack/bench into bin/herald-bench.
+	go build -o $(BENCH) ./hack/bench
+
+.PHONY: bench-allocator
+bench-allocator: bench-tool ## Allocator micro-benchmarks into the allocator section of docs/benchmarks.md.
+	go test $(ALLOC_BENCH_ARGS) | $(BENCH) allocator -out $(BENCH_OUT) -command "go test $(ALLOC_BENCH_ARGS)"
+
+.PHONY: bench-controller
+bench-controller: tools bench-tool ## herald-controller end to end against kube-apiserver and etcd into the controller section.
+	$(BENCH) controller -n $(BENCH_N) -reps $(BENCH_REPS) -out $(BENCH_OUT)
 
 ##@ Verify
 
