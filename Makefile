@@ -128,22 +128,55 @@ verify: generate manifests vet lint ## Regenerate, format-check, vet, lint; fail
 
 ##@ Lab
 
+# The lab (e2etest/lab): a real kube-apiserver and etcd, node network namespaces running the
+# real herald-speaker, herald-controller, a client; everything it makes is named hlab-* and
+# lives in _output/lab. It needs root. The e2e tests bring their own lab up and down (a lab
+# started with lab-up is replaced).
+LAB_DEB_PACKAGES := iproute2 iputils-arping ndisc6 nftables curl
+LAB_CLI := cd e2etest && go run ./cmd/lab
+# Flags of `herald-lab up`, e.g. LAB_FLAGS='-nodes 5 -family ipv4'.
+LAB_FLAGS ?=
+E2E_RUN ?= .
+E2E_FLAGS ?= -count=1 -timeout 30m
+# The figures in docs/failover.md: this many failovers per signal.
+FAILOVER_RUNS ?= 10
+
+define require_root
+	@if [ "$$(id -u)" != 0 ]; then echo "make $@: the lab needs root (network namespaces, raw sockets)" >&2; exit 1; fi
+endef
+
+.PHONY: lab-deps
+lab-deps: ## Install the Debian packages the lab and the e2e tests use (as root; otherwise say what is missing).
+	@missing=$$(for p in $(LAB_DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian packages:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else \
+		echo "not root: the lab and the e2e tests cannot run; missing Debian packages:" $$missing; \
+	fi
+
 .PHONY: demo
-demo: ## Show Herald at work in the local lab (the lab is being built; this says what it will do).
-	@echo "The Herald lab is not built yet. When it is, 'make demo' starts a real kube-apiserver and"
-	@echo "etcd, the Herald controller and one speaker per node namespace on a shared layer 2"
-	@echo "segment, an FRR router and two clients; it creates an IPAddressPool, an L2Advertisement,"
-	@echo "a BGPAdvertisement and a LoadBalancer Service, shows 'kubectl get svc' with the"
-	@echo "EXTERNAL-IP, and curls that address from both clients, printing which node answered."
-	@echo "Today: 'make test' runs the CRD schema tests against a real API server."
+demo: lab-up ## Start the lab, give a LoadBalancer Service an address, curl it from the client.
+	$(LAB_CLI) demo
 
 .PHONY: lab-up
-lab-up: ## Start the lab (not built yet).
-	@echo "make lab-up: the lab is not built yet" >&2; exit 1
+lab-up: tools lab-deps ## Start the lab (as root): builds the programs, prints how to use it.
+	$(require_root)
+	$(LAB_CLI) up $(LAB_FLAGS)
 
 .PHONY: lab-down
-lab-down: ## Remove everything the lab made (nothing yet).
-	@echo "make lab-down: nothing to remove"
+lab-down: ## Remove everything the lab made (as root), also after a crash.
+	$(require_root)
+	$(LAB_CLI) down
+
+.PHONY: e2e
+e2e: tools lab-deps ## End-to-end tests in the lab (as root; they skip otherwise). E2E_RUN selects tests.
+	cd e2etest && go test -json $(E2E_FLAGS) -run '$(E2E_RUN)' ./... | (cd $(CURDIR) && go run ./hack/testsummary)
+
+.PHONY: e2e-figures
+e2e-figures: ## Run the failover tests FAILOVER_RUNS times per signal; rewrite docs/failover.md.
+	HERALD_FAILOVER_RUNS=$(FAILOVER_RUNS) HERALD_WRITE_FIGURES=1 $(MAKE) --no-print-directory e2e E2E_RUN='Failover|HandOver'
 
 .PHONY: clean
 clean: ## Remove bin/ and _output/.

@@ -1,0 +1,260 @@
+// Command herald-lab brings the Herald lab up and down (see package lab), shows its state, runs
+// the demo, and serves as the lab's per-node HTTP backend.
+//
+//	herald-lab up [-nodes 3] [-family dual|ipv4|ipv6]
+//	herald-lab status
+//	herald-lab demo
+//	herald-lab down
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/heraldlb/herald/e2etest/lab"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	var err error
+	switch os.Args[1] {
+	case "up":
+		err = up(ctx, os.Args[2:])
+	case "down":
+		err = down()
+	case "status":
+		err = status()
+	case "demo":
+		err = demo(ctx)
+	case "backend":
+		err = backend(ctx, os.Args[2:])
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "herald-lab:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: herald-lab up [-nodes N] [-family dual|ipv4|ipv6] | down | status | demo")
+	os.Exit(2)
+}
+
+func logf(format string, args ...any) { fmt.Printf("lab: "+format+"\n", args...) }
+
+func up(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("up", flag.ExitOnError)
+	var opts lab.Options
+	fs.IntVar(&opts.Nodes, "nodes", 3, "number of node namespaces")
+	family := fs.String("family", string(lab.DualStack), "address families of the segment: dual, ipv4 or ipv6")
+	_ = fs.Parse(args)
+	opts.Family = lab.Family(*family)
+	root, dir, err := lab.DefaultDir()
+	if err != nil {
+		return err
+	}
+	l, err := lab.Up(ctx, root, dir, opts, logf)
+	if err != nil {
+		return err
+	}
+	logf("up: %d nodes, API server https://%s; . %s/env to use it; logs in %s", len(l.Nodes), l.APIServer, l.Dir, l.LogDir())
+	return nil
+}
+
+func down() error {
+	_, dir, err := lab.DefaultDir()
+	if err != nil {
+		return err
+	}
+	if err := lab.Down(dir, logf); err != nil {
+		return err
+	}
+	logf("down: nothing of the lab is left")
+	return nil
+}
+
+func open() (*lab.Lab, error) {
+	_, dir, err := lab.DefaultDir()
+	if err != nil {
+		return nil, err
+	}
+	l, err := lab.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("the lab is not up (make lab-up): %w", err)
+	}
+	return l, nil
+}
+
+func status() error {
+	l, err := open()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("API server https://%s, kubeconfig %s\n", l.APIServer, l.Kubeconfig())
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "NODE\tNETNS\tMAC\tADDRESSES")
+	for _, n := range l.Nodes {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%v\n", n.Name, n.Namespace, n.MAC, n.Addrs())
+	}
+	fmt.Fprintf(w, "client\t%s\t%s\t%v %v\n", l.ClientNS, l.ClientMAC, l.ClientAddr4, l.ClientAddr6)
+	_ = w.Flush()
+	fmt.Printf("layer 2 pool: %s\n", strings.Join(l.PoolRanges, ", "))
+	if problems := l.Check(); len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	fmt.Println("every process runs")
+	return printServices(context.Background(), l)
+}
+
+// printServices prints the LoadBalancer Services the way `kubectl get svc -A` does.
+func printServices(ctx context.Context, l *lab.Lab) error {
+	c, err := l.Client()
+	if err != nil {
+		return err
+	}
+	var svcs corev1.ServiceList
+	if err := c.List(ctx, &svcs); err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 3, ' ', 0)
+	fmt.Fprintln(w, "NAMESPACE\tNAME\tTYPE\tCLUSTER-IP\tEXTERNAL-IP\tPORT(S)")
+	for _, s := range svcs.Items {
+		if s.Spec.Type != corev1.ServiceTypeLoadBalancer {
+			continue
+		}
+		ext := "<pending>"
+		if addrs := lab.IngressAddrs(&s); len(addrs) > 0 {
+			var ss []string
+			for _, a := range addrs {
+				ss = append(ss, a.String())
+			}
+			ext = strings.Join(ss, ",")
+		}
+		var ports []string
+		for _, p := range s.Spec.Ports {
+			ports = append(ports, fmt.Sprintf("%d:%d/%s", p.Port, p.NodePort, p.Protocol))
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Namespace, s.Name, s.Spec.Type, strings.Join(s.Spec.ClusterIPs, ","), ext, strings.Join(ports, ","))
+	}
+	return w.Flush()
+}
+
+func demo(ctx context.Context) error {
+	l, err := open()
+	if err != nil {
+		return err
+	}
+	fmt.Println("\n== an IPAddressPool and an L2Advertisement named demo in", lab.HeraldNamespace, "with", strings.Join(l.PoolRanges, ", "))
+	if err := l.ApplyL2Pool(ctx, "demo"); err != nil {
+		return err
+	}
+	fams := []corev1.IPFamily{}
+	if l.Has4() {
+		fams = append(fams, corev1.IPv4Protocol)
+	}
+	if l.Has6() {
+		fams = append(fams, corev1.IPv6Protocol)
+	}
+	c, err := l.Client()
+	if err != nil {
+		return err
+	}
+	var svc *corev1.Service
+	existing := &corev1.Service{}
+	if err := c.Get(ctx, clientKey("demo", "web"), existing); err == nil {
+		svc = existing
+	} else {
+		fmt.Println("== a LoadBalancer Service demo/web with an endpoint on every node")
+		if svc, err = l.CreateService(ctx, lab.ServiceSpec{Namespace: "demo", Name: "web", Families: fams}); err != nil {
+			return err
+		}
+	}
+	fmt.Println("\n$ kubectl get svc -A")
+	if err := printServices(ctx, l); err != nil {
+		return err
+	}
+	fmt.Println()
+	for _, a := range lab.IngressAddrs(svc) {
+		host := a.String()
+		if a.Is6() {
+			host = "[" + host + "]"
+		}
+		var out string
+		err := pollFor(ctx, 15*time.Second, func() bool {
+			out, err = lab.Output(l.ClientNS, "curl", "-sS", "--max-time", "2", "http://"+host+"/")
+			return err == nil
+		})
+		if err != nil {
+			return fmt.Errorf("curl http://%s/ from %s: %w", host, l.ClientNS, err)
+		}
+		owners, _ := l.Announcers(ctx, svc, a)
+		fmt.Printf("$ ip netns exec %s curl http://%s/\n%s", l.ClientNS, host, out)
+		fmt.Printf("   -> answered by %s; ServiceL2Status says %v announces %s\n", strings.TrimSpace(out), owners, a)
+	}
+	fmt.Printf(`
+Explore:
+  . %s/env                            # KUBECONFIG and the lab's names
+  kubectl get svc -A; kubectl -n %s get servicel2statuses   # if you have kubectl
+  ip netns exec %s ip neigh           # the client's neighbour table
+  ip netns exec %s arping -c 2 -I eth0 %s
+  kill -9 $(cat %s/run/speaker-node1.pid)   # or -TERM: watch another node take over
+  %s/herald-lab status
+  logs: %s
+Tear down: make lab-down
+`, l.Dir, lab.HeraldNamespace, l.ClientNS, l.ClientNS, lab.IngressAddrs(svc)[0], l.Dir, l.BinDir(), l.LogDir())
+	return nil
+}
+
+func pollFor(ctx context.Context, timeout time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not within %s", timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// backend answers every HTTP request with the node name: the lab's stand-in for a pod.
+func backend(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("backend", flag.ExitOnError)
+	name := fs.String("name", "", "node name to answer with")
+	listen := fs.String("listen", ":8080", "address to listen on")
+	_ = fs.Parse(args)
+	srv := &http.Server{Addr: *listen, ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, *name)
+	})}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func clientKey(ns, name string) client.ObjectKey { return client.ObjectKey{Namespace: ns, Name: name} }
