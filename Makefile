@@ -77,9 +77,13 @@ deps: ## Install the Debian packages the tests use (as root; otherwise say what 
 		echo "not root: privileged tests will skip; missing Debian packages:" $$missing; \
 	fi
 
+# E2E=no leaves out the end-to-end tests of e2etest/ (the lab).
+E2E ?= yes
+
 .PHONY: test
-test: tools deps ## Run every test: unit, envtest (real kube-apiserver and etcd), privileged namespace tests as root.
-	go test -json $(TEST_FLAGS) $(TEST_PKGS) | go run ./hack/testsummary
+test: tools deps lab-deps ## Run every test: unit, envtest, privileged namespace tests and the lab e2e tests (as root).
+	{ go test -json $(TEST_FLAGS) $(TEST_PKGS); \
+	  if [ "$(E2E)" = yes ]; then cd e2etest && go test -json $(E2E_FLAGS) ./...; fi; } | go run ./hack/testsummary
 
 # Each benchmark rewrites only its own section of $(BENCH_OUT); see hack/bench.
 BENCH := $(BIN)/herald-bench
@@ -123,7 +127,7 @@ lint: $(GOLANGCI_LINT) ## golangci-lint, including the layering rules.
 .PHONY: verify
 verify: generate manifests vet lint ## Regenerate, format-check, vet, lint; fail on any drift.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
-	go mod tidy && (cd $(TOOLS_MOD) && go mod tidy)
+	go mod tidy && (cd $(TOOLS_MOD) && go mod tidy) && (cd e2etest && go mod tidy && go vet ./...)
 	@if [ -n "$$(git status --porcelain)" ]; then echo "generated or tidied files differ from the commit:"; git status --porcelain; git --no-pager diff --stat; exit 1; fi
 
 ##@ Lab

@@ -14,19 +14,27 @@ type Leaver interface {
 	Close() error
 }
 
-// Closer stops layer 2 (internal/layer2.Speaker).
+// Closer stops BGP (internal/bgp.Speaker).
 type Closer interface {
+	Close() error
+}
+
+// Layer2Handover is layer 2 at shutdown (internal/layer2.Speaker): it yields each address as
+// soon as another node announces it, then closes.
+type Layer2Handover interface {
+	Yield()
 	Close() error
 }
 
 // SpeakerLifecycle runs the membership while the speaker runs and, when it stops, hands its
 // addresses over before it goes quiet: it freezes what layer 2 serves, leaves the membership so
-// the other speakers elect new owners and announce, keeps answering for Delay, and only then
-// closes layer 2. Clients never see a moment with no owner.
+// the other speakers elect new owners and announce, keeps answering each address until its new
+// owner announces it (at most Delay), and only then closes layer 2. Clients never see a moment
+// with no owner, and cannot learn the leaving node again once the new owner has announced.
 type SpeakerLifecycle struct {
 	Member  Leaver // nil when memberlist is disabled
 	Speaker *L2Speaker
-	Layer2  Closer
+	Layer2  Layer2Handover
 	// BGP, when set, is closed last: with graceful restart the routers keep the routes while
 	// the speaker restarts.
 	BGP Closer
@@ -47,6 +55,7 @@ func (l *SpeakerLifecycle) Start(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	l.Speaker.Freeze()
+	l.Layer2.Yield()
 	if l.Member != nil {
 		if err := l.Member.Leave(l.LeaveTimeout); err != nil {
 			l.Logger.Warn("leaving the membership failed; the others will notice the silence", "error", err.Error())

@@ -385,9 +385,21 @@ func (s *L2Speaker) syncStatus(ctx context.Context, anns []announcer.L2Announcem
 		}
 	}
 
-	var existing heraldv1beta1.ServiceL2StatusList
-	if err := s.reader.List(ctx, &existing, client.InNamespace(s.opts.Namespace), client.MatchingLabels{LabelNode: s.opts.Node}); err != nil {
+	var all, existing heraldv1beta1.ServiceL2StatusList
+	if err := s.reader.List(ctx, &all, client.InNamespace(s.opts.Namespace)); err != nil {
 		return err
+	}
+	var stale []*heraldv1beta1.ServiceL2Status
+	for i := range all.Items {
+		st := &all.Items[i]
+		if st.Spec.Node == s.opts.Node {
+			existing.Items = append(existing.Items, *st)
+		} else if mine[serviceKey(st.Spec.ServiceNamespace, st.Spec.ServiceName)] != nil {
+			// Another node's status for a Service this node now announces: that node died or
+			// handed over and could not clean up. Every speaker computes the same owner, so the
+			// new owner removes it.
+			stale = append(stale, st)
+		}
 	}
 	s.mu.Lock()
 	if !s.restored {
@@ -416,6 +428,11 @@ func (s *L2Speaker) syncStatus(ctx context.Context, anns []announcer.L2Announcem
 	s.mu.Unlock()
 
 	var errs []error
+	for _, st := range stale {
+		if err := s.client.Delete(ctx, st); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
 	seen := map[string]bool{}
 	for i := range existing.Items {
 		st := &existing.Items[i]

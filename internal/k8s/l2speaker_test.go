@@ -202,3 +202,30 @@ func TestExcludedNodeAndAddressesOutsidePoolsAreNeverAnnounced(t *testing.T) {
 		t.Errorf("the excluded node serves %q", got)
 	}
 }
+
+// A node that died cannot remove its status objects: the new owner does.
+func TestNewOwnerRemovesADeadNodesStatus(t *testing.T) {
+	f := newFixture(t)
+	n1 := f.ns + "-n1"
+	createNode(t, n1, nil)
+	f.pool("blue", nil, "192.0.2.0/28")
+	if err := sharedClient.Create(context.Background(), &heraldv1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "all", Namespace: f.install}}); err != nil {
+		t.Fatal(err)
+	}
+	f.announcedService("web", "192.0.2.5", n1)
+	ghost := &heraldv1beta1.ServiceL2Status{
+		ObjectMeta: metav1.ObjectMeta{Name: "ghost-web", Namespace: f.install, Labels: map[string]string{LabelNode: "ghost"}},
+		Spec:       heraldv1beta1.ServiceAnnouncementSpec{Node: "ghost", ServiceName: "web", ServiceNamespace: f.ns},
+	}
+	if err := sharedClient.Create(context.Background(), ghost); err != nil {
+		t.Fatal(err)
+	}
+	runL2Speaker(t, f, n1, membership.NewStatic(n1, "ghost-peer"))
+	eventually(t, "only the new owner's status", func() string {
+		want := fmt.Sprintf("%s:%s/web:[192.0.2.5]:[eth0]", n1, f.ns)
+		if got := f.l2Statuses(); got != want {
+			return fmt.Sprintf("statuses %q, want %q", got, want)
+		}
+		return ""
+	})
+}

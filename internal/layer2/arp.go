@@ -2,8 +2,10 @@ package layer2
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
+	"sync/atomic"
 
 	"github.com/mdlayher/arp"
 	"github.com/mdlayher/ethernet"
@@ -18,6 +20,9 @@ type arpResponder struct {
 	conn   net.PacketConn
 	owned  *ownedSet
 	m      *metrics
+	// yielding, while set, gives an address up when another node announces it.
+	yielding *atomic.Bool
+	log      *slog.Logger
 }
 
 var broadcast = net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
@@ -54,6 +59,14 @@ func (r *arpResponder) handle(frame []byte) {
 	var p arp.Packet
 	if err := p.UnmarshalBinary(f.Payload); err != nil || !p.SenderIP.Is4() || !p.TargetIP.Is4() {
 		r.m.malformed.WithLabelValues(r.ifname, "arp").Inc()
+		return
+	}
+	if p.SenderIP == p.TargetIP {
+		// A gratuitous ARP announces, it does not ask: never answered. While handing over,
+		// another node's announcement of an owned address means it has taken the address.
+		if r.yielding != nil && r.yielding.Load() && !equalMAC(p.SenderHardwareAddr, r.mac) && r.owned.drop(p.SenderIP) {
+			r.log.Info("another node announced the address; stopped answering", "address", p.SenderIP.String(), "interface", r.ifname)
+		}
 		return
 	}
 	if p.Operation != arp.OperationRequest || !r.owned.has(p.TargetIP) {

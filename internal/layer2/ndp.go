@@ -2,8 +2,10 @@ package layer2
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
+	"sync/atomic"
 
 	"github.com/mdlayher/ndp"
 	"golang.org/x/net/ipv6"
@@ -30,6 +32,9 @@ type ndpResponder struct {
 	// groups counts the owned addresses behind each solicited-node multicast group joined;
 	// guarded by the Speaker's mutex.
 	groups map[netip.Addr]int
+	// yielding, while set, gives an address up when another node advertises it.
+	yielding *atomic.Bool
+	log      *slog.Logger
 }
 
 func (r *ndpResponder) serve() {
@@ -55,6 +60,10 @@ func (r *ndpResponder) handle(b []byte, cm *ipv6.ControlMessage, src netip.Addr)
 	msg, err := ndp.ParseMessage(b)
 	if err != nil {
 		r.m.malformed.WithLabelValues(r.ifname, "ndp").Inc()
+		return
+	}
+	if na, ok := msg.(*ndp.NeighborAdvertisement); ok {
+		r.handleAdvertisement(na)
 		return
 	}
 	ns, ok := msg.(*ndp.NeighborSolicitation)
@@ -86,6 +95,23 @@ func (r *ndpResponder) handle(b []byte, cm *ipv6.ControlMessage, src netip.Addr)
 	// clients (ndisc6) drop advertisements for a global target from a link-local source.
 	if err := r.conn.WriteTo(na, &ipv6.ControlMessage{Src: ns.TargetAddress.AsSlice()}, dst); err == nil {
 		r.m.responses.WithLabelValues(ns.TargetAddress.String(), r.ifname).Inc()
+	}
+}
+
+// handleAdvertisement gives an owned address up, while yielding, when another node advertises
+// it.
+func (r *ndpResponder) handleAdvertisement(na *ndp.NeighborAdvertisement) {
+	if r.yielding == nil || !r.yielding.Load() {
+		return
+	}
+	for _, o := range na.Options {
+		lla, ok := o.(*ndp.LinkLayerAddress)
+		if !ok || lla.Direction != ndp.Target || equalMAC(lla.Addr, r.mac) {
+			continue
+		}
+		if r.owned.drop(na.TargetAddress) {
+			r.log.Info("another node advertised the address; stopped answering", "address", na.TargetAddress.String(), "interface", r.ifname)
+		}
 	}
 }
 

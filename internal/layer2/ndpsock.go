@@ -46,11 +46,12 @@ func openNDP(ifi *net.Interface) (*sysNDPConn, error) {
 	var f ipv6.ICMPFilter
 	f.SetAll(true)
 	f.Accept(ipv6.ICMPTypeNeighborSolicitation)
+	f.Accept(ipv6.ICMPTypeNeighborAdvertisement) // another node taking an address over
 	for _, step := range []error{
 		pc.SetHopLimit(ndp.HopLimit),
 		pc.SetMulticastHopLimit(ndp.HopLimit),
 		pc.SetChecksum(true, 2), // the kernel fills the ICMPv6 checksum at offset 2
-		pc.SetICMPFilter(&f),    // only solicitations reach the responder
+		pc.SetICMPFilter(&f),    // only solicitations and advertisements reach the responder
 		pc.SetControlMessage(ipv6.FlagHopLimit, true),
 	} {
 		if step != nil {

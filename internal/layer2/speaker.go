@@ -54,6 +54,9 @@ type Speaker struct {
 	wg     sync.WaitGroup
 	ifaces map[string]*iface
 	closed bool
+	// yielding is set while the speaker hands over: it answers for an address only until
+	// another node announces it.
+	yielding atomic.Bool
 }
 
 // iface is what the Speaker serves on one interface.
@@ -80,6 +83,28 @@ func (o *ownedSet) has(a netip.Addr) bool {
 	}
 	_, ok := (*m)[a]
 	return ok
+}
+
+// drop removes one address, for a responder that yields it to another node.
+func (o *ownedSet) drop(a netip.Addr) bool {
+	for {
+		old := o.p.Load()
+		if old == nil {
+			return false
+		}
+		if _, ok := (*old)[a]; !ok {
+			return false
+		}
+		m := make(map[netip.Addr]struct{}, len(*old))
+		for k := range *old {
+			if k != a {
+				m[k] = struct{}{}
+			}
+		}
+		if o.p.CompareAndSwap(old, &m) {
+			return true
+		}
+	}
 }
 
 func (o *ownedSet) store(addrs map[netip.Addr]bool) {
@@ -204,7 +229,7 @@ func (s *Speaker) ensureResponder(ifc *iface, v4 bool) error {
 		if err != nil {
 			return fmt.Errorf("open ARP socket: %w", err)
 		}
-		ifc.arp = &arpResponder{ifname: ifc.name, mac: ifc.mac, conn: conn, owned: ifc.owned, m: s.m}
+		ifc.arp = &arpResponder{ifname: ifc.name, mac: ifc.mac, conn: conn, owned: ifc.owned, m: s.m, yielding: &s.yielding, log: s.log}
 		s.goServe(ifc.arp.serve)
 	}
 	if !v4 && ifc.ndp == nil {
@@ -212,7 +237,7 @@ func (s *Speaker) ensureResponder(ifc *iface, v4 bool) error {
 		if err != nil {
 			return fmt.Errorf("open NDP socket: %w", err)
 		}
-		ifc.ndp = &ndpResponder{ifname: ifc.name, mac: ifc.mac, conn: conn, owned: ifc.owned, m: s.m, groups: map[netip.Addr]int{}}
+		ifc.ndp = &ndpResponder{ifname: ifc.name, mac: ifc.mac, conn: conn, owned: ifc.owned, m: s.m, groups: map[netip.Addr]int{}, yielding: &s.yielding, log: s.log}
 		s.goServe(ifc.ndp.serve)
 	}
 	return nil
@@ -281,6 +306,14 @@ func (s *Speaker) dropInterface(ifc *iface) {
 		_ = ifc.ndp.conn.Close()
 	}
 	delete(s.ifaces, ifc.name)
+}
+
+// Yield makes the speaker hand over: from now on it stops answering for an address as soon as
+// it sees another node announce it (a gratuitous ARP or an unsolicited neighbor advertisement
+// from another link-layer address), so clients that ask during the hand-over cannot learn the
+// leaving node again. It is meant for the last moments before Close.
+func (s *Speaker) Yield() {
+	s.yielding.Store(true)
 }
 
 // Owned returns, per interface, the addresses currently answered for.

@@ -275,3 +275,57 @@ func TestSetBeforeStartAndAfterClose(t *testing.T) {
 		t.Errorf("Set after Close = %v", err)
 	}
 }
+
+func garpFrame(t *testing.T, mac net.HardwareAddr, addr netip.Addr) []byte {
+	t.Helper()
+	p, err := arp.NewPacket(arp.OperationRequest, mac, addr, ethernet.Broadcast, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, _ := p.MarshalBinary()
+	fb, err := (&ethernet.Frame{Destination: ethernet.Broadcast, Source: mac, EtherType: ethernet.EtherTypeARP, Payload: pb}).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fb
+}
+
+func TestYieldingSpeakerStopsAnsweringOnceAnotherNodeAnnounces(t *testing.T) {
+	s, op, _ := newTestSpeaker(t)
+	if err := s.Set(map[string][]netip.Addr{"eth0": {vip4, other4}, "eth1": {vip6}}); err != nil {
+		t.Fatal(err)
+	}
+	f, n := op.framesOf("eth0"), op.ndpOf("eth1")
+	waitFor(t, "announcements", func() bool { return len(f.written()) == 12 && len(n.written()) == 3 })
+
+	// Before the hand-over, another node's announcement changes nothing.
+	f.in <- garpFrame(t, clientMAC, vip4)
+	f.in <- arpRequestFrame(t, vip4)
+	waitFor(t, "an answer", func() bool { return len(f.written()) == 13 })
+
+	s.Yield()
+	f.in <- garpFrame(t, clientMAC, vip4)
+	f.in <- arpRequestFrame(t, vip4)   // given up: no answer
+	f.in <- arpRequestFrame(t, other4) // not announced by anyone else: still answered
+	waitFor(t, "the answer for the address not taken over", func() bool { return len(f.written()) == 14 })
+	if got := arpWritten(t, f)[13]; got.p.SenderIP != other4 {
+		t.Errorf("answered for %s after another node announced it", got.p.SenderIP)
+	}
+
+	na, _ := ndp.MarshalMessage(&ndp.NeighborAdvertisement{Override: true, TargetAddress: vip6,
+		Options: []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Target, Addr: clientMAC}}})
+	n.in <- received{b: na, src: client6}
+	ns, _ := ndp.MarshalMessage(&ndp.NeighborSolicitation{TargetAddress: vip6})
+	n.in <- received{b: ns, cm: &ipv6.ControlMessage{HopLimit: 255}, src: client6}
+	waitFor(t, "the NDP responder to give the address up", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return !s.ifaces["eth1"].owned.has(vip6)
+	})
+	// The solicitation was read after the advertisement: once the address is given up, wait
+	// for the responder to have read it too by sending one more for an address never owned.
+	n.in <- received{b: ns, cm: &ipv6.ControlMessage{HopLimit: 255}, src: client6}
+	if got := len(n.written()); got != 3 {
+		t.Errorf("NDP wrote %d messages, want only the 3 announcements: the solicitation after the take-over must go unanswered", got)
+	}
+}
