@@ -5,7 +5,6 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"os"
 	"time"
 
@@ -21,10 +20,8 @@ const component = "controller"
 
 func main() {
 	var (
-		opts    k8s.ManagerOptions
-		addrs   k8s.AddressControllerOptions
-		logOpts logging.Options
-		showVer bool
+		opts  k8s.ManagerOptions
+		addrs k8s.AddressControllerOptions
 	)
 	flag.StringVar(&opts.Namespace, "namespace", k8s.DefaultNamespace(), "namespace Herald is installed in; configuration objects are read from it (env POD_NAMESPACE)")
 	flag.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":7472", "address serving Prometheus /metrics; 0 disables it")
@@ -37,24 +34,7 @@ func main() {
 	flag.DurationVar(&opts.ShutdownTimeout, "shutdown-timeout", 5*time.Second, "how long work may take to stop after SIGTERM")
 	flag.StringVar(&addrs.LoadBalancerClass, "load-balancer-class", "", "serve Services of this spec.loadBalancerClass; empty serves Services without a class")
 	flag.IntVar(&addrs.Workers, "workers", 8, "Services reconciled at once")
-	flag.StringVar(&logOpts.Level, "log-level", "info", "log level: debug, info, warn or error")
-	flag.StringVar(&logOpts.Format, "log-format", "json", "log format: json or text")
-	flag.BoolVar(&showVer, "version", false, "print the version and exit")
-	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "Usage: herald-controller [flags]\n\nAssigns addresses from IPAddressPools to Services of type LoadBalancer.\n\nFlags:\n")
-		flag.PrintDefaults()
-	}
-	flag.Parse()
-	if showVer {
-		fmt.Println(version.Version, version.Commit)
-		return
-	}
-
-	logger, err := logging.New(os.Stderr, component, logOpts)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "herald-controller:", err)
-		os.Exit(2)
-	}
+	logger := logging.ParseCommandLine("herald-controller", "Assigns addresses from IPAddressPools to Services of type LoadBalancer.", component)
 	metrics.SetBuildInfo(component)
 
 	cfg, err := ctrl.GetConfig()

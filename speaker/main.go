@@ -8,7 +8,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -32,13 +31,11 @@ func main() {
 		opts      k8s.ManagerOptions
 		l2opts    k8s.L2SpeakerOptions
 		mlCfg     membership.Config
-		logOpts   logging.Options
 		l2cfg     layer2.Config
 		useML     bool
 		joinList  string
 		keyFile   string
 		handover  time.Duration
-		showVer   bool
 		nodeName  string
 		advertise string
 	)
@@ -60,24 +57,7 @@ func main() {
 	flag.DurationVar(&handover, "handover-delay", 500*time.Millisecond, "on SIGTERM, how long this speaker keeps answering after leaving, while the others take over")
 	flag.IntVar(&l2cfg.Announcements, "gratuitous-count", 5, "gratuitous ARP / unsolicited NA sent when this node takes an address over")
 	flag.DurationVar(&l2cfg.AnnounceInterval, "gratuitous-interval", 250*time.Millisecond, "pause between gratuitous announcements")
-	flag.StringVar(&logOpts.Level, "log-level", "info", "log level: debug, info, warn or error")
-	flag.StringVar(&logOpts.Format, "log-format", "json", "log format: json or text")
-	flag.BoolVar(&showVer, "version", false, "print the version and exit")
-	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "Usage: herald-speaker [flags]\n\nAnnounces Service addresses from this node with ARP/NDP and BGP.\n\nFlags:\n")
-		flag.PrintDefaults()
-	}
-	flag.Parse()
-	if showVer {
-		fmt.Println(version.Version, version.Commit)
-		return
-	}
-
-	logger, err := logging.New(os.Stderr, component, logOpts)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "herald-speaker:", err)
-		os.Exit(2)
-	}
+	logger := logging.ParseCommandLine("herald-speaker", "Announces Service addresses from this node with ARP/NDP and BGP.", component)
 	if nodeName == "" {
 		logger.Error("the node name is required: set --node-name or NODE_NAME")
 		os.Exit(2)
