@@ -314,6 +314,16 @@ func (s *Speaker) dropInterface(ifc *iface) {
 // leaving node again. It is meant for the last moments before Close.
 func (s *Speaker) Yield() {
 	s.yielding.Store(true)
+	// A leaving node announces nothing more: gratuitous announcements still in progress (it may
+	// have taken an address over a moment ago) would pull clients back to it.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ifc := range s.ifaces {
+		for a, cancel := range ifc.announcing {
+			cancel()
+			delete(ifc.announcing, a)
+		}
+	}
 }
 
 // Owned returns, per interface, the addresses currently answered for.

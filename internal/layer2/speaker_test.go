@@ -290,6 +290,30 @@ func garpFrame(t *testing.T, mac net.HardwareAddr, addr netip.Addr) []byte {
 	return fb
 }
 
+func TestYieldStopsGratuitousAnnouncementsInProgress(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	op := newFakeOpener(map[string]net.HardwareAddr{"eth0": ourMAC})
+	// One announcement now, the next ones an hour apart: only Yield can end them early.
+	s := New(Config{Registerer: reg, Announcements: 3, AnnounceInterval: time.Hour, open: op})
+	s.Start(context.Background())
+	defer func() { _ = s.Close() }()
+	if err := s.Set(map[string][]netip.Addr{"eth0": {vip4}}); err != nil {
+		t.Fatal(err)
+	}
+	f := op.framesOf("eth0")
+	waitFor(t, "the first announcement", func() bool { return len(f.written()) == 2 })
+	s.Yield()
+	s.mu.Lock()
+	left := len(s.ifaces["eth0"].announcing)
+	s.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d announcements still scheduled after Yield", left)
+	}
+	if got := len(f.written()); got != 2 {
+		t.Errorf("%d frames written, want only the first announcement", got)
+	}
+}
+
 func TestYieldingSpeakerStopsAnsweringOnceAnotherNodeAnnounces(t *testing.T) {
 	s, op, _ := newTestSpeaker(t)
 	if err := s.Set(map[string][]netip.Addr{"eth0": {vip4, other4}, "eth1": {vip6}}); err != nil {
