@@ -92,6 +92,11 @@ func main() {
 				os.Exit(1)
 			}
 		}
+		// The interfaces are read once: a node that gains one is elected for it after a restart.
+		if mlCfg.Meta, err = k8s.SpeakerMeta(); err != nil {
+			logger.Error("cannot list this node's interfaces", "error", err)
+			os.Exit(1)
+		}
 		if member, err = membership.New(mlCfg); err != nil {
 			logger.Error("invalid memberlist settings", "error", err)
 			os.Exit(2)

@@ -247,9 +247,13 @@ func (s *L2Speaker) inputs(ctx context.Context) (announcer.Input, error) {
 	if err != nil {
 		return in, fmt.Errorf("list this node's interfaces: %w", err)
 	}
+	var metas map[string][]byte
+	if ms, ok := s.opts.Membership.(metaSource); ok {
+		metas = ms.Meta()
+	}
 	for i := range nodes.Items {
 		n := &nodes.Items[i]
-		an := announcer.Node{Name: n.Name, Labels: labels.Set(n.Labels), Excluded: nodeExcluded(n)}
+		an := announcer.Node{Name: n.Name, Labels: labels.Set(n.Labels), Excluded: nodeExcluded(n), Interfaces: metaInterfaces(metas[n.Name])}
 		if s.opts.Membership == nil && nodeReady(n) {
 			in.Live = append(in.Live, n.Name)
 		}

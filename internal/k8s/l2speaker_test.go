@@ -3,6 +3,7 @@ package k8s
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"sort"
 	"strings"
@@ -228,4 +229,67 @@ func TestNewOwnerRemovesADeadNodesStatus(t *testing.T) {
 		}
 		return ""
 	})
+}
+
+// metaMembership is a Static membership whose members publish metadata.
+type metaMembership struct {
+	*membership.Static
+	meta map[string][]byte
+}
+
+func (m metaMembership) Meta() map[string][]byte { return m.meta }
+
+// A node whose published interfaces lack the one an L2Advertisement names is never elected.
+func TestNodeLackingTheNamedInterfaceIsNotElected(t *testing.T) {
+	f := newFixture(t)
+	n1, n2 := f.ns+"-n1", f.ns+"-n2"
+	createNode(t, n1, nil)
+	createNode(t, n2, nil)
+	f.pool("blue", nil, "192.0.2.0/28")
+	ad := &heraldv1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "eth0-only", Namespace: f.install},
+		Spec: heraldv1beta1.L2AdvertisementSpec{Interfaces: []heraldv1beta1.InterfaceName{"eth0"}}}
+	if err := sharedClient.Create(context.Background(), ad); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i := range 6 {
+		addr := fmt.Sprintf("192.0.2.%d", i+1)
+		f.announcedService(fmt.Sprintf("s%d", i), addr, n1)
+		want = append(want, "eth0="+addr)
+	}
+	sort.Strings(want)
+	live := metaMembership{Static: membership.NewStatic(n1, n2), meta: map[string][]byte{
+		n1: []byte(`{"interfaces":["eth0"]}`),
+		n2: []byte(`{"interfaces":["eth9"]}`),
+	}}
+	l2 := runL2Speaker(t, f, n1, live)
+	eventually(t, "n1 answers for every address", func() string {
+		if got := l2.serving(); got != strings.Join(want, ",") {
+			return fmt.Sprintf("n1 serves %q", got)
+		}
+		return ""
+	})
+}
+
+func TestSpeakerMetaRoundTrip(t *testing.T) {
+	b, err := SpeakerMeta()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) > maxMeta {
+		t.Fatalf("metadata of %d bytes exceeds memberlist's %d", len(b), maxMeta)
+	}
+	got := metaInterfaces(b)
+	if len(got) == 0 {
+		t.Fatalf("no interface in %s", b)
+	}
+	for _, ifc := range got {
+		// Other tests may add and remove links meanwhile: check names, not counts.
+		if _, err := net.InterfaceByName(ifc.Name); err != nil && !strings.HasPrefix(ifc.Name, "h") {
+			t.Errorf("published interface %q does not exist: %v", ifc.Name, err)
+		}
+	}
+	if metaInterfaces(nil) != nil || metaInterfaces([]byte("garbage")) != nil {
+		t.Error("missing or bad metadata must decode as unknown (nil)")
+	}
 }

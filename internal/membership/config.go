@@ -48,6 +48,9 @@ type Config struct {
 	// SecretKey, if set, encrypts and authenticates all gossip with AES-GCM: 16, 24 or 32 bytes for
 	// AES-128, -192 or -256. Members with a different key, or none, cannot join.
 	SecretKey []byte
+	// Meta is this member's metadata, gossiped to the others with its liveness (at most 512
+	// bytes): the speaker publishes its interface names in it.
+	Meta []byte
 
 	// ProbeInterval is the time between probes of one random peer.
 	ProbeInterval time.Duration

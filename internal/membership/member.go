@@ -1,6 +1,7 @@
 package membership
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -244,6 +245,7 @@ func (m *Member) memberlistConfig() *memberlist.Config {
 	c.PushPullInterval = m.cfg.PushPullInterval
 	c.TCPTimeout = m.cfg.TCPTimeout
 	c.Events = m.events
+	c.Delegate = metaDelegate(slices.Clone(m.cfg.Meta))
 	c.Logger = newStdLogger(m.log)
 	return c
 }
@@ -255,10 +257,36 @@ type events struct {
 
 	mu    sync.Mutex
 	addrs map[string]netip.AddrPort // live members by name
+	meta  map[string][]byte         // their metadata
 }
 
 func newEvents(changed chan<- struct{}) *events {
-	return &events{changed: changed, addrs: map[string]netip.AddrPort{}}
+	return &events{changed: changed, addrs: map[string]netip.AddrPort{}, meta: map[string][]byte{}}
+}
+
+// metaDelegate gives memberlist this member's metadata; it carries no messages or state.
+type metaDelegate []byte
+
+func (d metaDelegate) NodeMeta(limit int) []byte {
+	if len(d) > limit {
+		return nil
+	}
+	return d
+}
+func (metaDelegate) NotifyMsg([]byte)                           {}
+func (metaDelegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
+func (metaDelegate) LocalState(join bool) []byte                { return nil }
+func (metaDelegate) MergeRemoteState(buf []byte, join bool)     {}
+
+// Meta returns the metadata of every live member, this one included, by name.
+func (m *Member) Meta() map[string][]byte {
+	m.events.mu.Lock()
+	defer m.events.mu.Unlock()
+	out := make(map[string][]byte, len(m.events.meta))
+	for name, meta := range m.events.meta {
+		out[name] = slices.Clone(meta)
+	}
+	return out
 }
 
 func nodeAddr(n *memberlist.Node) netip.AddrPort {
@@ -271,6 +299,7 @@ func (e *events) NotifyJoin(n *memberlist.Node) {
 	e.mu.Lock()
 	_, known := e.addrs[n.Name]
 	e.addrs[n.Name] = nodeAddr(n)
+	e.meta[n.Name] = slices.Clone(n.Meta)
 	e.mu.Unlock()
 	if !known {
 		signal(e.changed)
@@ -282,20 +311,27 @@ func (e *events) NotifyLeave(n *memberlist.Node) {
 	e.mu.Lock()
 	_, known := e.addrs[n.Name]
 	delete(e.addrs, n.Name)
+	delete(e.meta, n.Name)
 	e.mu.Unlock()
 	if known {
 		signal(e.changed)
 	}
 }
 
-// NotifyUpdate implements memberlist.EventDelegate. An update changes no name, so it raises no
-// signal.
+// NotifyUpdate implements memberlist.EventDelegate. An update changes no name; it signals only
+// when the metadata changed.
 func (e *events) NotifyUpdate(n *memberlist.Node) {
 	e.mu.Lock()
-	if _, known := e.addrs[n.Name]; known {
+	_, known := e.addrs[n.Name]
+	metaChanged := known && !bytes.Equal(e.meta[n.Name], n.Meta)
+	if known {
 		e.addrs[n.Name] = nodeAddr(n)
+		e.meta[n.Name] = slices.Clone(n.Meta)
 	}
 	e.mu.Unlock()
+	if metaChanged {
+		signal(e.changed)
+	}
 }
 
 // names returns the sorted names of the live members.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -323,5 +324,28 @@ func TestLeaveAfterCloseDoesNotPanic(t *testing.T) {
 	cancel()
 	if err := n.Start(ctx); !errors.Is(err, ErrStarted) {
 		t.Errorf("Start after Close = %v, want ErrStarted", err)
+	}
+}
+
+func TestMembersSeeEachOthersMetadata(t *testing.T) {
+	nodes := newCluster(t, "meta", 3, func(c *Config) { c.Meta = []byte("ifaces:" + c.NodeName) })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		missing := ""
+		for _, n := range nodes {
+			meta := n.Meta()
+			for _, other := range nodes {
+				if string(meta[other.name]) != "ifaces:"+other.name {
+					missing = fmt.Sprintf("%s sees %q for %s", n.name, meta[other.name], other.name)
+				}
+			}
+		}
+		if missing == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(missing)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
