@@ -13,6 +13,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -79,6 +80,20 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{t: t, install: createNamespace(t, "herald", nil), ns: createNamespace(t, "apps", nil)}
 	f.class = "herald.io/test-" + f.ns
+	// The test API server has one /24 of IPv4 cluster IPs for every test: give them back.
+	// Registered first, this runs last, after the test's controllers have stopped.
+	t.Cleanup(func() {
+		var list corev1.ServiceList
+		if err := sharedClient.List(context.Background(), &list, client.InNamespace(f.ns)); err != nil {
+			t.Errorf("list Services to delete: %v", err)
+			return
+		}
+		for i := range list.Items {
+			if err := sharedClient.Delete(context.Background(), &list.Items[i]); err != nil && !apierrors.IsNotFound(err) {
+				t.Errorf("delete Service %s: %v", list.Items[i].Name, err)
+			}
+		}
+	})
 	return f
 }
 
