@@ -205,7 +205,12 @@ func demo(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("curl http://%s/ from %s: %w", host, l.ClientNS, err)
 		}
-		owners, _ := l.Announcers(ctx, svc, a)
+		// The owner writes its ServiceL2Status just after it starts answering: wait for it.
+		var owners []string
+		_ = pollFor(ctx, 10*time.Second, func() bool {
+			owners, _ = l.Announcers(ctx, svc, a)
+			return len(owners) > 0
+		})
 		fmt.Printf("$ ip netns exec %s curl http://%s/\n%s", l.ClientNS, host, out)
 		fmt.Printf("   -> answered by %s; ServiceL2Status says %v announces %s\n", strings.TrimSpace(out), owners, a)
 	}
