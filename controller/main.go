@@ -37,12 +37,7 @@ func main() {
 	logger := logging.ParseCommandLine("herald-controller", "Assigns addresses from IPAddressPools to Services of type LoadBalancer.", component)
 	metrics.SetBuildInfo(component)
 
-	cfg, err := ctrl.GetConfig()
-	if err != nil {
-		logger.Error("cannot find a kubeconfig or in-cluster config", "error", err)
-		os.Exit(1)
-	}
-	mgr, err := k8s.NewManager(cfg, opts)
+	mgr, err := k8s.NewManager(nil, opts)
 	if err != nil {
 		logger.Error("cannot create manager", "error", err)
 		os.Exit(1)

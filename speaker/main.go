@@ -64,12 +64,7 @@ func main() {
 	}
 	metrics.SetBuildInfo(component)
 
-	cfg, err := ctrl.GetConfig()
-	if err != nil {
-		logger.Error("cannot find a kubeconfig or in-cluster config", "error", err)
-		os.Exit(1)
-	}
-	mgr, err := k8s.NewManager(cfg, opts)
+	mgr, err := k8s.NewManager(nil, opts)
 	if err != nil {
 		logger.Error("cannot create manager", "error", err)
 		os.Exit(1)

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/heraldlb/herald/internal/netnstest"
 )
 
 // The privileged tests run real routers (FRR, BIRD) in one network namespace and each speaker
@@ -78,27 +80,14 @@ func runHelper(spec string) int {
 	}
 }
 
-// requirePrivileges skips when not root, and fails when a tool that `make test` installs is
-// missing.
 func requirePrivileges(t *testing.T, tools ...string) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("privileged test: needs root to create network namespaces and run routers")
-	}
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not found: `make test` installs it (Debian packages iproute2, frr, bird2)", tool)
-		}
-	}
+	netnstest.RequirePrivileges(t, "iproute2, frr, bird2", tools...)
 }
 
 func run(t *testing.T, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
+	return netnstest.Run(t, args...)
 }
 
 func inNS(t *testing.T, ns string, args ...string) string {

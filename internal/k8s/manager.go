@@ -40,10 +40,17 @@ type ManagerOptions struct {
 }
 
 // NewManager builds a controller-runtime manager with Herald's scheme, metrics and health
-// endpoints. Herald's own objects are cached only from opts.Namespace.
+// endpoints. Herald's own objects are cached only from opts.Namespace. A nil cfg is read from
+// --kubeconfig, KUBECONFIG or the in-cluster service account.
 func NewManager(cfg *rest.Config, opts ManagerOptions) (manager.Manager, error) {
 	if opts.Namespace == "" {
 		return nil, errors.New("namespace must not be empty")
+	}
+	if cfg == nil {
+		var err error
+		if cfg, err = ctrl.GetConfig(); err != nil {
+			return nil, fmt.Errorf("find a kubeconfig or in-cluster config: %w", err)
+		}
 	}
 	scheme := NewScheme()
 	shutdown := opts.ShutdownTimeout

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/heraldlb/herald/internal/netnstest"
 )
 
 // The privileged tests run a Speaker in a child process inside one network namespace and real
@@ -53,18 +55,14 @@ func runHelper(spec string) int {
 	return 0
 }
 
-// requirePrivileges skips when not root, and fails when a tool that `make test` installs is
-// missing.
 func requirePrivileges(t *testing.T, tools ...string) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("privileged test: needs root to create network namespaces and raw sockets")
-	}
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not found: `make test` installs it (Debian packages iproute2, iputils-arping, ndisc6)", tool)
-		}
-	}
+	netnstest.RequirePrivileges(t, "iproute2, iputils-arping, ndisc6", tools...)
+}
+
+func run(t *testing.T, args ...string) string {
+	t.Helper()
+	return netnstest.Run(t, args...)
 }
 
 // segment is two namespaces joined by a veth pair: "spk" holds the speaker, "cli" the client.
@@ -72,15 +70,6 @@ type segment struct {
 	spk, cli       string
 	spkIf, cliIf   string
 	spkMAC, cliMAC string
-}
-
-func run(t *testing.T, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
 }
 
 func newSegment(t *testing.T) *segment {
