@@ -136,7 +136,7 @@ verify: generate manifests vet lint ## Regenerate, format-check, vet, lint; fail
 # real herald-speaker, herald-controller, a client; everything it makes is named hlab-* and
 # lives in _output/lab. It needs root. The e2e tests bring their own lab up and down (a lab
 # started with lab-up is replaced).
-LAB_DEB_PACKAGES := iproute2 iputils-arping ndisc6 nftables curl
+LAB_DEB_PACKAGES := iproute2 iputils-arping ndisc6 nftables curl frr
 LAB_CLI := cd e2etest && go run ./cmd/lab
 # Flags of `herald-lab up`, e.g. LAB_FLAGS='-nodes 5 -family ipv4'.
 LAB_FLAGS ?=

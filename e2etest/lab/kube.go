@@ -83,22 +83,64 @@ func (l *Lab) createClusterObjects(ctx context.Context) error {
 			return fmt.Errorf("set the status of Node %s: %w", n.Name, err)
 		}
 	}
+	for _, p := range l.RouterPeers() {
+		if err := c.Create(ctx, p); err != nil {
+			return fmt.Errorf("create BGPPeer %s: %w", p.Name, err)
+		}
+	}
 	return nil
 }
 
-// ApplyL2Pool creates (or updates) an IPAddressPool of the lab's layer 2 addresses and an
-// L2Advertisement of it, both named name.
+// RouterPeers are the BGPPeers of the lab's router, one session per family ("router-ipv4",
+// "router-ipv6"), as the lab creates them.
+func (l *Lab) RouterPeers() []*heraldv1beta1.BGPPeer {
+	var peers []*heraldv1beta1.BGPPeer
+	for _, a := range l.Router.Addrs() {
+		fam := heraldv1beta1.AddressFamilyIPv4
+		if a.Is6() {
+			fam = heraldv1beta1.AddressFamilyIPv6
+		}
+		peers = append(peers, &heraldv1beta1.BGPPeer{
+			ObjectMeta: metav1.ObjectMeta{Name: "router-" + strings.ToLower(string(fam)), Namespace: HeraldNamespace},
+			Spec: heraldv1beta1.BGPPeerSpec{
+				MyASN: int64(l.Router.NodeASN), PeerASN: ptr.To(int64(l.Router.ASN)),
+				PeerAddress: heraldv1beta1.IPAddress(a.String()), AddressFamilies: []heraldv1beta1.AddressFamily{fam},
+			},
+		})
+	}
+	return peers
+}
+
+// ApplyL2Pool creates an IPAddressPool of the lab's layer 2 addresses and an L2Advertisement of
+// it, both named name, unless they exist.
 func (l *Lab) ApplyL2Pool(ctx context.Context, name string) error {
+	ad := &heraldv1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: HeraldNamespace}}
+	ad.Spec.IPAddressPools = []heraldv1beta1.ObjectName{heraldv1beta1.ObjectName(name)}
+	return l.createPool(ctx, name, l.PoolRanges, ad)
+}
+
+// ApplyBGPPool creates an IPAddressPool of the lab's BGP addresses (off the segment, reached
+// through the router) and a BGPAdvertisement of it to every peer, both named name, unless they
+// exist. The pool takes only Services that ask for it (herald.io/address-pool): autoAssign is
+// off, so that the layer 2 pool stays the default.
+func (l *Lab) ApplyBGPPool(ctx context.Context, name string) error {
+	ad := &heraldv1beta1.BGPAdvertisement{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: HeraldNamespace}}
+	ad.Spec.IPAddressPools = []heraldv1beta1.ObjectName{heraldv1beta1.ObjectName(name)}
+	return l.createPool(ctx, name, l.BGPPoolRanges, ad, func(p *heraldv1beta1.IPAddressPool) { p.Spec.AutoAssign = ptr.To(false) })
+}
+
+func (l *Lab) createPool(ctx context.Context, name string, ranges []string, ad client.Object, edit ...func(*heraldv1beta1.IPAddressPool)) error {
 	c, err := l.Client()
 	if err != nil {
 		return err
 	}
 	pool := &heraldv1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: HeraldNamespace}}
-	for _, r := range l.PoolRanges {
+	for _, r := range ranges {
 		pool.Spec.Addresses = append(pool.Spec.Addresses, heraldv1beta1.AddressRange(r))
 	}
-	ad := &heraldv1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: HeraldNamespace}}
-	ad.Spec.IPAddressPools = []heraldv1beta1.ObjectName{heraldv1beta1.ObjectName(name)}
+	for _, e := range edit {
+		e(pool)
+	}
 	for _, obj := range []client.Object{pool, ad} {
 		err := c.Create(ctx, obj)
 		if apierrors.IsAlreadyExists(err) {
@@ -118,8 +160,10 @@ type ServiceSpec struct {
 	Families []corev1.IPFamily
 	// Port is the Service port; default 80. It maps to every endpoint node's backend.
 	Port int32
-	// EndpointNodes are the nodes with a ready endpoint; default all.
+	// EndpointNodes are the nodes with a ready endpoint; default (nil) all.
 	EndpointNodes []string
+	// Local sets externalTrafficPolicy: Local.
+	Local bool
 	// Annotations, such as herald.io/loadBalancerIPs.
 	Annotations map[string]string
 }
@@ -159,10 +203,11 @@ func (l *Lab) CreateService(ctx context.Context, s ServiceSpec) (*corev1.Service
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: s.Name, Annotations: s.Annotations},
 		Spec: corev1.ServiceSpec{
-			Type:           corev1.ServiceTypeLoadBalancer,
-			IPFamilies:     s.Families,
-			IPFamilyPolicy: &policy,
-			Selector:       map[string]string{"app": s.Name},
+			Type:                  corev1.ServiceTypeLoadBalancer,
+			IPFamilies:            s.Families,
+			IPFamilyPolicy:        &policy,
+			Selector:              map[string]string{"app": s.Name},
+			ExternalTrafficPolicy: etp(s.Local),
 			Ports: []corev1.ServicePort{{
 				Name: "http", Protocol: corev1.ProtocolTCP, Port: s.Port, TargetPort: intstr.FromInt32(BackendPort),
 			}},
@@ -187,21 +232,61 @@ func (l *Lab) CreateService(ctx context.Context, s ServiceSpec) (*corev1.Service
 	if err != nil {
 		return nil, fmt.Errorf("Service %s/%s got no address of each family %v: %w", s.Namespace, s.Name, s.Families, err)
 	}
-	for _, name := range s.EndpointNodes {
-		n, ok := l.Node(name)
-		if !ok {
-			return nil, fmt.Errorf("no node %s", name)
-		}
-		for _, a := range addrs {
-			if err := l.setProxy(n, a, s.Port, true); err != nil {
-				return nil, err
-			}
-		}
+	if err := l.programProxy(svc, s.EndpointNodes); err != nil {
+		return nil, err
 	}
 	return svc, nil
 }
 
+func etp(local bool) corev1.ServiceExternalTrafficPolicy {
+	if local {
+		return corev1.ServiceExternalTrafficPolicyLocal
+	}
+	return corev1.ServiceExternalTrafficPolicyCluster
+}
+
+// programProxy sets the kube-proxy emulation of every node for a Service whose endpoints are
+// on endpointNodes. As kube-proxy does, a node serves traffic of an externalTrafficPolicy
+// Cluster Service whenever the Service has an endpoint anywhere (the lab serves it from the
+// receiving node's backend, so that the answer names the node traffic came in at), and of a
+// Local one only with an endpoint of its own.
+func (l *Lab) programProxy(svc *corev1.Service, endpointNodes []string) error {
+	for _, n := range l.Nodes {
+		serve := slices.Contains(endpointNodes, n.Name)
+		if svc.Spec.ExternalTrafficPolicy != corev1.ServiceExternalTrafficPolicyLocal {
+			serve = len(endpointNodes) > 0
+		}
+		for _, a := range IngressAddrs(svc) {
+			for _, p := range svc.Spec.Ports {
+				// Remove first: adding an element that exists fails.
+				if err := l.setProxy(n, a, p.Port, false); err != nil && !strings.Contains(err.Error(), "No such file") {
+					return err
+				}
+				if !serve {
+					continue
+				}
+				if err := l.setProxy(n, a, p.Port, true); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
 func (l *Lab) createEndpointSlice(ctx context.Context, c client.Client, svc *corev1.Service, fam corev1.IPFamily, nodes []string) error {
+	es, err := l.endpointSlice(svc, fam, nodes)
+	if err != nil {
+		return err
+	}
+	if err := c.Create(ctx, es); err != nil {
+		return fmt.Errorf("create EndpointSlice %s/%s: %w", es.Namespace, es.Name, err)
+	}
+	return nil
+}
+
+// endpointSlice is the EndpointSlice of a Service's family with a ready endpoint on each of nodes.
+func (l *Lab) endpointSlice(svc *corev1.Service, fam corev1.IPFamily, nodes []string) (*discoveryv1.EndpointSlice, error) {
 	at := discoveryv1.AddressTypeIPv4
 	if fam == corev1.IPv6Protocol {
 		at = discoveryv1.AddressTypeIPv6
@@ -221,7 +306,7 @@ func (l *Lab) createEndpointSlice(ctx context.Context, c client.Client, svc *cor
 	for _, name := range nodes {
 		n, ok := l.Node(name)
 		if !ok {
-			return fmt.Errorf("no node %s", name)
+			return nil, fmt.Errorf("no node %s", name)
 		}
 		a := n.Addr4
 		if fam == corev1.IPv6Protocol {
@@ -233,10 +318,32 @@ func (l *Lab) createEndpointSlice(ctx context.Context, c client.Client, svc *cor
 			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true), Serving: ptr.To(true), Terminating: ptr.To(false)},
 		})
 	}
-	if err := c.Create(ctx, es); err != nil {
-		return fmt.Errorf("create EndpointSlice %s/%s: %w", es.Namespace, es.Name, err)
+	return es, nil
+}
+
+// SetEndpoints replaces, in place, the endpoints of a Service the lab made: ready ones on
+// nodes (none if empty), in each of its families; then it programs the kube-proxy emulation
+// to match.
+func (l *Lab) SetEndpoints(ctx context.Context, svc *corev1.Service, nodes []string) error {
+	c, err := l.Client()
+	if err != nil {
+		return err
 	}
-	return nil
+	for _, fam := range svc.Spec.IPFamilies {
+		want, err := l.endpointSlice(svc, fam, nodes)
+		if err != nil {
+			return err
+		}
+		var es discoveryv1.EndpointSlice
+		if err := c.Get(ctx, client.ObjectKeyFromObject(want), &es); err != nil {
+			return fmt.Errorf("get EndpointSlice %s/%s: %w", want.Namespace, want.Name, err)
+		}
+		es.Endpoints = want.Endpoints
+		if err := c.Update(ctx, &es); err != nil {
+			return fmt.Errorf("update EndpointSlice %s/%s: %w", es.Namespace, es.Name, err)
+		}
+	}
+	return l.programProxy(svc, nodes)
 }
 
 // DeleteService deletes a Service the lab made, its EndpointSlices and its proxy entries.
@@ -309,7 +416,11 @@ func (l *Lab) Dump(ctx context.Context, w io.Writer) {
 		out, _ := Output(n.Namespace, "nft", "list", "table", "inet", nftTable)
 		fmt.Fprintf(w, "--- %s: nftables\n%s", n.Namespace, out)
 	}
-	names := []string{"herald-controller"}
+	for _, cmd := range []string{"show bgp summary", "show ip route bgp", "show ipv6 route bgp"} {
+		out, err := l.Vtysh(cmd)
+		fmt.Fprintf(w, "--- router: %s (%v)\n%s", cmd, err, out)
+	}
+	names := []string{"herald-controller", "bgpd"}
 	for _, n := range l.Nodes {
 		names = append(names, "speaker-"+n.Name)
 	}
@@ -347,6 +458,20 @@ func dumpObjects(ctx context.Context, w io.Writer, c client.Client) {
 		fmt.Fprintln(w, "--- ServiceL2Statuses")
 		for _, s := range sts.Items {
 			fmt.Fprintf(w, "%s node=%s service=%s/%s status=%+v\n", s.Name, s.Spec.Node, s.Spec.ServiceNamespace, s.Spec.ServiceName, s.Status)
+		}
+	}
+	var bs heraldv1beta1.ServiceBGPStatusList
+	if err := c.List(ctx, &bs); err == nil {
+		fmt.Fprintln(w, "--- ServiceBGPStatuses")
+		for _, s := range bs.Items {
+			fmt.Fprintf(w, "%s node=%s service=%s/%s status=%+v\n", s.Name, s.Spec.Node, s.Spec.ServiceNamespace, s.Spec.ServiceName, s.Status)
+		}
+	}
+	var ss heraldv1beta1.BGPSessionStateList
+	if err := c.List(ctx, &ss); err == nil {
+		fmt.Fprintln(w, "--- BGPSessionStates")
+		for _, s := range ss.Items {
+			fmt.Fprintf(w, "%s node=%s peer=%s status=%+v\n", s.Name, s.Spec.Node, s.Spec.Peer, s.Status)
 		}
 	}
 	var cs heraldv1beta1.ConfigurationStateList

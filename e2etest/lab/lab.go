@@ -8,12 +8,20 @@
 //	bridge hlab-br0     203.0.113.129 (API server)    2001:db8:10::1
 //	node i (hlab-nodeI) 203.0.113.(140+i)             2001:db8:10::(10+i)   MAC 02:48:4c:00:01:0i
 //	client hlab-client  203.0.113.190                 2001:db8:10::100      MAC 02:48:4c:00:00:64
+//	router hlab-router  203.0.113.130                 2001:db8:10::2        MAC 02:48:4c:00:00:02
 //	layer 2 pool        203.0.113.160-203.0.113.179   2001:db8:10::200-2001:db8:10::249
 //
-// (node1 is 203.0.113.141 and 2001:db8:10::11.) The rest of 203.0.113.0/24 is left for the
-// routed side that comes with BGP, except 203.0.113.64/26, where development machines have a host
-// route (203.0.113.80), as they may sit on 192.0.2.0/24: the lab refuses to start when a route
-// of the root namespace overlaps its segment.
+// and, behind the router (FRR, AS 64500, peering with every node's speaker, AS 64501):
+//
+//	routed link         203.0.113.248/29              2001:db8:20::/64
+//	router eth1         203.0.113.249                 2001:db8:20::1
+//	routed client       203.0.113.250                 2001:db8:20::2  (hlab-rclient)
+//	BGP pool            203.0.113.200-203.0.113.223   2001:db8:30::200-2001:db8:30::249
+//	                    (within 203.0.113.192/27 and 2001:db8:30::/64, routed by the router)
+//
+// (node1 is 203.0.113.141 and 2001:db8:10::11.) 203.0.113.64/26 is left alone: development
+// machines have a host route there (203.0.113.80), as they may sit on 192.0.2.0/24. The lab
+// refuses to start when a route of the root namespace overlaps its prefixes.
 //
 // The lab owns every name starting with Prefix ("hlab"): namespaces, links and the bridge, and
 // every process it starts carries the environment variable ProcessMarker, so that Down finds
@@ -149,6 +157,11 @@ type Lab struct {
 	ClientAddr6 netip.Addr `json:"clientAddr6,omitzero"`
 	// PoolRanges are the addresses of the layer 2 pool.
 	PoolRanges []string `json:"poolRanges"`
+	// Router is the BGP router on the segment; RoutedClientNS the client behind it.
+	Router         Router `json:"router"`
+	RoutedClientNS string `json:"routedClientNS"`
+	// BGPPoolRanges are the addresses of the BGP pool, off the segment.
+	BGPPoolRanges []string `json:"bgpPoolRanges"`
 	// Token authenticates as a cluster administrator (the lab's static token file).
 	Token string `json:"token"`
 	// Log receives progress lines; nil is silent.
@@ -205,15 +218,20 @@ func (l *Lab) Has4() bool { return l.Options.Family != IPv6 }
 func (l *Lab) Has6() bool { return l.Options.Family != IPv4 }
 
 func newLab(root, dir string, opts Options) *Lab {
-	l := &Lab{Options: opts, Root: root, Dir: dir, ClientNS: ClientNS, ClientMAC: clientMAC}
+	l := &Lab{Options: opts, Root: root, Dir: dir, ClientNS: ClientNS, ClientMAC: clientMAC, RoutedClientNS: RoutedClientNS,
+		Router: Router{Namespace: RouterNS, MAC: routerMAC, ASN: RouterASN, NodeASN: NodeASN, Dir: filepath.Join(dir, "router")}}
 	if l.Has4() {
 		l.ClientAddr4 = clientAddr4
+		l.Router.Addr4 = routerAddr4
 		l.PoolRanges = append(l.PoolRanges, poolRange4)
+		l.BGPPoolRanges = append(l.BGPPoolRanges, bgpPoolRange4)
 		l.APIServer = netip.AddrPortFrom(bridgeAddr4, apiServerPort).String()
 	}
 	if l.Has6() {
 		l.ClientAddr6 = clientAddr6
+		l.Router.Addr6 = routerAddr6
 		l.PoolRanges = append(l.PoolRanges, poolRange6)
+		l.BGPPoolRanges = append(l.BGPPoolRanges, bgpPoolRange6)
 		if !l.Has4() {
 			l.APIServer = netip.AddrPortFrom(bridgeAddr6, apiServerPort).String()
 		}
@@ -296,6 +314,7 @@ func Up(ctx context.Context, root, dir string, opts Options, log func(string, ..
 		{"create the segment", l.createNetwork},
 		{"start etcd and kube-apiserver", l.startControlPlane},
 		{"create the cluster objects", l.createClusterObjects},
+		{"start the router", l.startRouter},
 		{"start the backends", l.startBackends},
 		{"start herald-controller", l.startController},
 		{"start the speakers", l.startSpeakers},
@@ -335,11 +354,14 @@ func (l *Lab) envFile() string {
 	fmt.Fprintf(&b, "export LAB_NODES=%q\n", strings.Join(nodes, " "))
 	fmt.Fprintf(&b, "# the client on the nodes' layer 2 segment (%s)\n", strings.Join(l.segments(), ", "))
 	fmt.Fprintf(&b, "export LAB_CLIENT_NS=%s\n", l.ClientNS)
-	fmt.Fprintf(&b, "# empty until the lab has a BGP router: a client behind it, and the router\n")
-	fmt.Fprintf(&b, "export LAB_ROUTED_CLIENT_NS=\n")
-	fmt.Fprintf(&b, "export LAB_ROUTER_NS=\n")
-	fmt.Fprintf(&b, "# addresses of the layer 2 IPAddressPool\n")
+	fmt.Fprintf(&b, "# the client behind the BGP router (%s)\n", strings.Join(l.routedLinks(), ", "))
+	fmt.Fprintf(&b, "export LAB_ROUTED_CLIENT_NS=%s\n", l.RoutedClientNS)
+	fmt.Fprintf(&b, "# the router: FRR, AS %d, peering with every node (AS %d); vtysh: ip netns exec $LAB_ROUTER_NS vtysh --vty_socket $LAB_ROUTER_VTY\n", l.Router.ASN, l.Router.NodeASN)
+	fmt.Fprintf(&b, "export LAB_ROUTER_NS=%s\n", l.Router.Namespace)
+	fmt.Fprintf(&b, "export LAB_ROUTER_VTY=%s\n", l.Router.Dir)
+	fmt.Fprintf(&b, "# addresses of the layer 2 IPAddressPool and of the BGP one\n")
 	fmt.Fprintf(&b, "export LAB_L2_POOL=%q\n", strings.Join(l.PoolRanges, " "))
+	fmt.Fprintf(&b, "export LAB_BGP_POOL=%q\n", strings.Join(l.BGPPoolRanges, " "))
 	fmt.Fprintf(&b, "export LAB_LOGS=%s\n", l.LogDir())
 	return b.String()
 }
@@ -367,7 +389,7 @@ func (l *Lab) segments() []string {
 func (l *Lab) Check() []string {
 	var problems []string
 	nss, _ := namespaces()
-	for _, ns := range append(l.nodeNamespaces(), l.ClientNS) {
+	for _, ns := range append(l.nodeNamespaces(), l.ClientNS, l.Router.Namespace, l.RoutedClientNS) {
 		if !slices.Contains(nss, ns) {
 			problems = append(problems, "network namespace "+ns+" is missing")
 		}
@@ -389,7 +411,7 @@ func (l *Lab) nodeNamespaces() []string {
 }
 
 func (l *Lab) processNames() []string {
-	names := []string{"etcd", "kube-apiserver", "herald-controller"}
+	names := []string{"etcd", "kube-apiserver", "herald-controller", "zebra", "bgpd"}
 	for _, n := range l.Nodes {
 		names = append(names, "speaker-"+n.Name, "backend-"+n.Name)
 	}

@@ -106,6 +106,9 @@ func (l *Lab) createNetwork(ctx context.Context) error {
 	if err := l.createHost(l.ClientNS, Prefix+"-cl", l.ClientMAC, l.ClientAddr4, l.ClientAddr6); err != nil {
 		return err
 	}
+	if err := l.createRouter(); err != nil {
+		return err
+	}
 	// The client takes gratuitous ARP into its table, as the failover tests expect of a client.
 	for _, s := range []string{"net.ipv4.conf.all.arp_accept=1", "net.ipv4.conf." + NodeIf + ".arp_accept=1"} {
 		if err := run(l.ClientNS, "sysctl", "-qw", s); err != nil {
@@ -152,7 +155,7 @@ func (l *Lab) waitLinkLocal(ctx context.Context) error {
 	if !l.Has6() {
 		return nil
 	}
-	for _, ns := range append(l.nodeNamespaces(), l.ClientNS) {
+	for _, ns := range append(l.nodeNamespaces(), l.ClientNS, l.Router.Namespace) {
 		err := poll(ctx, 10*time.Second, func() (bool, error) {
 			out, err := Output(ns, "ip", "-6", "addr", "show", "dev", NodeIf, "scope", "link")
 			return err == nil && strings.Contains(out, "fe80::") && !strings.Contains(out, "tentative"), nil
@@ -223,10 +226,10 @@ func poll(ctx context.Context, timeout time.Duration, cond func() (bool, error))
 	}
 }
 
-// checkHostRoutes fails when a route of the root namespace overlaps the lab's segment: the
-// bridge would shadow the host's own network.
+// checkHostRoutes fails when a route of the root namespace overlaps the lab's prefixes: the
+// lab would shadow the host's own network.
 func (l *Lab) checkHostRoutes() error {
-	for _, seg := range l.segmentPrefixes() {
+	for _, seg := range append(l.segmentPrefixes(), l.routedPrefixes()...) {
 		fam := "-4"
 		if seg.Addr().Is6() {
 			fam = "-6"

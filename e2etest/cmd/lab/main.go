@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -21,8 +22,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	heraldv1beta1 "github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/e2etest/lab"
 )
 
@@ -115,8 +119,10 @@ func status() error {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%v\n", n.Name, n.Namespace, n.MAC, n.Addrs())
 	}
 	fmt.Fprintf(w, "client\t%s\t%s\t%v %v\n", l.ClientNS, l.ClientMAC, l.ClientAddr4, l.ClientAddr6)
+	fmt.Fprintf(w, "router (AS %d)\t%s\t%s\t%v\n", l.Router.ASN, l.Router.Namespace, l.Router.MAC, l.Router.Addrs())
+	fmt.Fprintf(w, "routed client\t%s\t\t%v\n", l.RoutedClientNS, l.RoutedClientAddrs())
 	_ = w.Flush()
-	fmt.Printf("layer 2 pool: %s\n", strings.Join(l.PoolRanges, ", "))
+	fmt.Printf("layer 2 pool: %s\nBGP pool: %s\n", strings.Join(l.PoolRanges, ", "), strings.Join(l.BGPPoolRanges, ", "))
 	if problems := l.Check(); len(problems) > 0 {
 		return errors.New(strings.Join(problems, "; "))
 	}
@@ -162,8 +168,18 @@ func demo(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println("\n== an IPAddressPool and an L2Advertisement named demo in", lab.HeraldNamespace, "with", strings.Join(l.PoolRanges, ", "))
+	fmt.Println("\n== an IPAddressPool named demo in", lab.HeraldNamespace, "with", strings.Join(l.PoolRanges, ", "))
+	fmt.Println("   announced with an L2Advertisement (ARP/NDP on the segment) and a BGPAdvertisement (to the router)")
 	if err := l.ApplyL2Pool(ctx, "demo"); err != nil {
+		return err
+	}
+	c, err := l.Client()
+	if err != nil {
+		return err
+	}
+	ad := &heraldv1beta1.BGPAdvertisement{ObjectMeta: metav1.ObjectMeta{Name: "demo", Namespace: lab.HeraldNamespace},
+		Spec: heraldv1beta1.BGPAdvertisementSpec{IPAddressPools: []heraldv1beta1.ObjectName{"demo"}}}
+	if err := c.Create(ctx, ad); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
 	fams := []corev1.IPFamily{}
@@ -172,10 +188,6 @@ func demo(ctx context.Context) error {
 	}
 	if l.Has6() {
 		fams = append(fams, corev1.IPv6Protocol)
-	}
-	c, err := l.Client()
-	if err != nil {
-		return err
 	}
 	var svc *corev1.Service
 	existing := &corev1.Service{}
@@ -191,19 +203,11 @@ func demo(ctx context.Context) error {
 	if err := printServices(ctx, l); err != nil {
 		return err
 	}
-	fmt.Println()
+	fmt.Printf("\n== from %s, on the nodes' layer 2 segment: the elected node answers ARP/NDP\n", l.ClientNS)
 	for _, a := range lab.IngressAddrs(svc) {
-		host := a.String()
-		if a.Is6() {
-			host = "[" + host + "]"
-		}
-		var out string
-		err := pollFor(ctx, 15*time.Second, func() bool {
-			out, err = lab.Output(l.ClientNS, "curl", "-sS", "--max-time", "2", "http://"+host+"/")
-			return err == nil
-		})
+		out, err := curlUntil(ctx, l.ClientNS, a)
 		if err != nil {
-			return fmt.Errorf("curl http://%s/ from %s: %w", host, l.ClientNS, err)
+			return err
 		}
 		// The owner writes its ServiceL2Status just after it starts answering: wait for it.
 		var owners []string
@@ -211,21 +215,68 @@ func demo(ctx context.Context) error {
 			owners, _ = l.Announcers(ctx, svc, a)
 			return len(owners) > 0
 		})
-		fmt.Printf("$ ip netns exec %s curl http://%s/\n%s", l.ClientNS, host, out)
+		fmt.Printf("$ ip netns exec %s curl http://%s/\n%s", l.ClientNS, urlHost(a), out)
 		fmt.Printf("   -> answered by %s; ServiceL2Status says %v announces %s\n", strings.TrimSpace(out), owners, a)
+	}
+	fmt.Printf("\n== from %s, behind the router: every node announces over BGP, the router spreads connections (ECMP)\n", l.RoutedClientNS)
+	for _, a := range lab.IngressAddrs(svc) {
+		p := netip.PrefixFrom(a, a.BitLen())
+		var nhs []netip.Addr
+		if err := pollFor(ctx, 30*time.Second, func() bool {
+			nhs, _ = l.RouterNextHops(p)
+			return len(nhs) == len(l.Nodes)
+		}); err != nil {
+			return fmt.Errorf("the router has next hops %v for %s, want one per node: %w", nhs, p, err)
+		}
+		fmt.Printf("router: %s via %v\n", p, nhs)
+		if _, err := curlUntil(ctx, l.RoutedClientNS, a); err != nil {
+			return err
+		}
+		count := map[string]int{}
+		for range 30 {
+			out, err := lab.Output(l.RoutedClientNS, "curl", "-sS", "-g", "--max-time", "2", "http://"+urlHost(a)+"/")
+			if err == nil {
+				count[strings.TrimSpace(out)]++
+			}
+		}
+		fmt.Printf("$ for i in $(seq 30); do ip netns exec %s curl -s http://%s/; done | sort | uniq -c\n", l.RoutedClientNS, urlHost(a))
+		for _, n := range l.Nodes {
+			fmt.Printf("%7d %s\n", count[n.Name], n.Name)
+		}
 	}
 	fmt.Printf(`
 Explore:
   . %s/env                            # KUBECONFIG and the lab's names
-  kubectl get svc -A; kubectl -n %s get servicel2statuses   # if you have kubectl
+  kubectl get svc -A; kubectl -n %s get servicel2statuses,servicebgpstatuses,bgpsessionstates   # if you have kubectl
   ip netns exec %s ip neigh           # the client's neighbour table
   ip netns exec %s arping -c 2 -I eth0 %s
+  ip netns exec %s vtysh --vty_socket %s -c 'show bgp summary' -c 'show ip route bgp'
   kill -9 $(cat %s/run/speaker-node1.pid)   # or -TERM: watch another node take over
   %s/herald-lab status
   logs: %s
 Tear down: make lab-down
-`, l.Dir, lab.HeraldNamespace, l.ClientNS, l.ClientNS, lab.IngressAddrs(svc)[0], l.Dir, l.BinDir(), l.LogDir())
+`, l.Dir, lab.HeraldNamespace, l.ClientNS, l.ClientNS, lab.IngressAddrs(svc)[0], l.Router.Namespace, l.Router.Dir, l.Dir, l.BinDir(), l.LogDir())
 	return nil
+}
+
+func urlHost(a netip.Addr) string {
+	if a.Is6() {
+		return "[" + a.String() + "]"
+	}
+	return a.String()
+}
+
+// curlUntil fetches http://a/ from namespace ns until it answers, for up to 15 seconds.
+func curlUntil(ctx context.Context, ns string, a netip.Addr) (string, error) {
+	var out string
+	var err error
+	if perr := pollFor(ctx, 15*time.Second, func() bool {
+		out, err = lab.Output(ns, "curl", "-sS", "-g", "--max-time", "2", "http://"+urlHost(a)+"/")
+		return err == nil
+	}); perr != nil {
+		return "", fmt.Errorf("curl http://%s/ from %s: %w (%v)", urlHost(a), ns, perr, err)
+	}
+	return out, nil
 }
 
 func pollFor(ctx context.Context, timeout time.Duration, cond func() bool) error {
