@@ -179,8 +179,8 @@ e2e: tools lab-deps ## End-to-end tests in the lab (as root; they skip otherwise
 	cd e2etest && go test -json $(E2E_FLAGS) -run '$(E2E_RUN)' ./... | (cd $(CURDIR) && go run ./hack/testsummary)
 
 .PHONY: e2e-figures
-e2e-figures: ## Run the failover tests FAILOVER_RUNS times per signal; rewrite docs/failover.md.
-	HERALD_FAILOVER_RUNS=$(FAILOVER_RUNS) HERALD_WRITE_FIGURES=1 $(MAKE) --no-print-directory e2e E2E_RUN='Failover|HandOver'
+e2e-figures: ## Run the failover tests FAILOVER_RUNS times each; rewrite docs/failover.md and docs/bgp-failover.md.
+	HERALD_FAILOVER_RUNS=$(FAILOVER_RUNS) HERALD_WRITE_FIGURES=1 $(MAKE) --no-print-directory e2e E2E_RUN='Failover|HandOver|ExternalTrafficPolicyLocal|RouterRestart'
 
 .PHONY: clean
 clean: ## Remove bin/ and _output/.

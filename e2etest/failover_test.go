@@ -291,9 +291,26 @@ func writeFigures() error {
 		return nil
 	}
 	kill, term := figures[syscall.SIGKILL.String()], figures[syscall.SIGTERM.String()]
-	if len(kill) == 0 || len(term) == 0 {
-		return fmt.Errorf("HERALD_WRITE_FIGURES=1 needs both failover tests to run")
+	wrote := false
+	if len(kill) > 0 && len(term) > 0 {
+		if err := writeL2Figures(kill, term); err != nil {
+			return err
+		}
+		wrote = true
 	}
+	if len(bgpFigures) > 0 {
+		if err := writeBGPFigures(); err != nil {
+			return err
+		}
+		wrote = true
+	}
+	if !wrote {
+		return fmt.Errorf("HERALD_WRITE_FIGURES=1 needs both layer 2 failover tests, or the BGP figure tests, to run")
+	}
+	return nil
+}
+
+func writeL2Figures(kill, term []failoverRun) error {
 	var b strings.Builder
 	b.WriteString(`# Layer 2 failover in the lab
 

@@ -39,9 +39,15 @@ func requireLab(t *testing.T) *lab.Lab {
 // test ends.
 func createService(t *testing.T, name string, fams ...corev1.IPFamily) *corev1.Service {
 	t.Helper()
+	return createServiceFrom(t, lab.ServiceSpec{Namespace: "e2e", Name: name, Families: fams})
+}
+
+// createServiceFrom makes a LoadBalancer Service as spec says, deleted when the test ends.
+func createServiceFrom(t *testing.T, spec lab.ServiceSpec) *corev1.Service {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	svc, err := theLab.CreateService(ctx, lab.ServiceSpec{Namespace: "e2e", Name: name, Families: fams})
+	svc, err := theLab.CreateService(ctx, spec)
 	if err != nil {
 		t.Fatal(err)
 	}

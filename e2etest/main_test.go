@@ -69,6 +69,10 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2etest: pool:", err)
 		return 1
 	}
+	if err := theLab.ApplyBGPPool(ctx, bgpPool); err != nil {
+		fmt.Fprintln(os.Stderr, "e2etest: BGP pool:", err)
+		return 1
+	}
 	code := m.Run()
 	if code == 0 {
 		if err := writeFigures(); err != nil {

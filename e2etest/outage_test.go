@@ -2,6 +2,7 @@ package e2etest
 
 import (
 	"context"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -15,14 +16,20 @@ import (
 // outage is how long the API server stays down.
 const outage = 30 * time.Second
 
-// With the API server gone, the speakers keep answering for what they own and traffic keeps
-// flowing; when it returns, nothing has changed.
+// With the API server gone, the speakers keep answering for what they own, keep their BGP
+// sessions (whose password they read from a Secret) and routes, and traffic keeps flowing; when
+// it returns, nothing has changed.
 func TestAPIServerOutageKeepsTrafficFlowing(t *testing.T) {
 	l := requireLab(t)
 	svc := createService(t, "outage", corev1.IPv4Protocol)
 	addr := lab.IngressAddrs(svc)[0]
 	checkL2(t, l, svc, addr, arpingMAC)
 	own := owner(t, svc, addr)
+	bsvc := createBGPService(t, lab.ServiceSpec{Namespace: "e2e", Name: "outage-bgp", Families: []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol}})
+	baddrs := lab.IngressAddrs(bsvc)
+	for _, a := range baddrs {
+		waitNextHops(t, a, nodeAddrs(t, a), 30*time.Second)
+	}
 
 	wait, err := l.Signal("kube-apiserver", syscall.SIGKILL)
 	if err != nil {
@@ -44,6 +51,24 @@ func TestAPIServerOutageKeepsTrafficFlowing(t *testing.T) {
 		eventually(t, 5*time.Second, 100*time.Millisecond, "the owner answering while the API server is down", func() bool {
 			return arpingMAC(addr) == own.MAC && curl(addr, 2*time.Second) == own.Name
 		})
+		// Sessions must not flap: every check sees them all Established and every route.
+		states, err := l.RouterSessions()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for peer, st := range states {
+			if st != "Established" {
+				t.Fatalf("during the outage the router's session with %s is %s", peer, st)
+			}
+		}
+		for _, a := range baddrs {
+			if got, err := l.RouterNextHops(hostPrefix(a)); err != nil || !slices.Equal(got, nodeAddrs(t, a)) {
+				t.Fatalf("during the outage the router's next hops for %s are %v (%v)", a, got, err)
+			}
+			eventually(t, 5*time.Second, 100*time.Millisecond, "the routed client reaching "+a.String(), func() bool {
+				return curlFrom(l.RoutedClientNS, a, 2*time.Second) != ""
+			})
+		}
 		checks++
 		time.Sleep(500 * time.Millisecond) // pace the checks over the outage
 	}

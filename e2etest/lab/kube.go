@@ -83,6 +83,11 @@ func (l *Lab) createClusterObjects(ctx context.Context) error {
 			return fmt.Errorf("set the status of Node %s: %w", n.Name, err)
 		}
 	}
+	pw := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: RouterPasswordSecret, Namespace: HeraldNamespace},
+		StringData: map[string]string{"password": routerPassword}}
+	if err := c.Create(ctx, pw); err != nil {
+		return fmt.Errorf("create Secret %s: %w", pw.Name, err)
+	}
 	for _, p := range l.RouterPeers() {
 		if err := c.Create(ctx, p); err != nil {
 			return fmt.Errorf("create BGPPeer %s: %w", p.Name, err)
@@ -92,7 +97,7 @@ func (l *Lab) createClusterObjects(ctx context.Context) error {
 }
 
 // RouterPeers are the BGPPeers of the lab's router, one session per family ("router-ipv4",
-// "router-ipv6"), as the lab creates them.
+// "router-ipv6"), with the password in Secret RouterPasswordSecret, as the lab creates them.
 func (l *Lab) RouterPeers() []*heraldv1beta1.BGPPeer {
 	var peers []*heraldv1beta1.BGPPeer
 	for _, a := range l.Router.Addrs() {
@@ -105,6 +110,7 @@ func (l *Lab) RouterPeers() []*heraldv1beta1.BGPPeer {
 			Spec: heraldv1beta1.BGPPeerSpec{
 				MyASN: int64(l.Router.NodeASN), PeerASN: ptr.To(int64(l.Router.ASN)),
 				PeerAddress: heraldv1beta1.IPAddress(a.String()), AddressFamilies: []heraldv1beta1.AddressFamily{fam},
+				PasswordSecret: &corev1.SecretReference{Name: RouterPasswordSecret},
 			},
 		})
 	}

@@ -28,6 +28,10 @@ const (
 	// install nor pass them on.
 	routerOnlyPrefix4 = "203.0.113.0/28"
 	routerOnlyPrefix6 = "2001:db8:40::/64"
+	// RouterPasswordSecret holds the TCP MD5 password of the sessions with the router, which the
+	// lab's BGPPeers name.
+	RouterPasswordSecret = "router-bgp-password"
+	routerPassword       = "herald-lab-md5"
 )
 
 // Routed side addresses.
@@ -171,7 +175,8 @@ func (l *Lab) createRouter() error {
 	return nil
 }
 
-// frrConfig is bgpd's configuration: one peer group per family with every node in it, ECMP
+// frrConfig is bgpd's configuration: one peer group per family with every node in it (TCP MD5
+// password RouterPasswordSecret), ECMP
 // over as many paths as there are nodes, graceful restart (as a helper), and the router-only
 // prefixes announced to the nodes.
 func (l *Lab) frrConfig() string {
@@ -204,7 +209,8 @@ func (l *Lab) frrConfig() string {
 		if !g.has {
 			continue
 		}
-		fmt.Fprintf(&b, " neighbor %s peer-group\n neighbor %s remote-as %d\n neighbor %s timers connect 2\n", g.name, g.name, r.NodeASN, g.name)
+		fmt.Fprintf(&b, " neighbor %s peer-group\n neighbor %s remote-as %d\n neighbor %s timers connect 2\n neighbor %s password %s\n",
+			g.name, g.name, r.NodeASN, g.name, g.name, routerPassword)
 		for _, n := range l.Nodes {
 			fmt.Fprintf(&b, " neighbor %s peer-group %s\n", g.addr(n), g.name)
 		}

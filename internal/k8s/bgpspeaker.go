@@ -103,17 +103,43 @@ func (s *L2Speaker) bgpPeer(ctx context.Context, p *config.BGPPeer, v4, v6 netip
 		}
 	}
 	if p.PasswordSecret != "" {
-		var sec corev1.Secret
-		if err := s.apiReader.Get(ctx, types.NamespacedName{Namespace: s.opts.Namespace, Name: p.PasswordSecret}, &sec); err != nil {
-			return peer, fmt.Errorf("BGPPeer %q: read spec.passwordSecret %q: %w", p.Name, p.PasswordSecret, err)
+		pw, err := s.password(ctx, p.PasswordSecret)
+		if err != nil {
+			return peer, fmt.Errorf("BGPPeer %q: spec.passwordSecret: %w", p.Name, err)
 		}
-		pw, ok := sec.Data["password"]
-		if !ok {
-			return peer, fmt.Errorf("BGPPeer %q: Secret %q has no \"password\" key", p.Name, p.PasswordSecret)
-		}
-		peer.Password = string(pw)
+		peer.Password = pw
 	}
 	return peer, nil
+}
+
+// password reads the "password" key of a Secret in Herald's namespace. When the API server
+// cannot be reached, it returns the value read last, so that an outage does not end sessions;
+// a Secret that is gone, or lacks the key, is an error.
+func (s *L2Speaker) password(ctx context.Context, name string) (string, error) {
+	var sec corev1.Secret
+	err := s.apiReader.Get(ctx, types.NamespacedName{Namespace: s.opts.Namespace, Name: name}, &sec)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.passwords == nil {
+		s.passwords = map[string]string{}
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		delete(s.passwords, name)
+		return "", fmt.Errorf("Secret %q not found", name)
+	case err != nil:
+		if pw, ok := s.passwords[name]; ok {
+			return pw, nil
+		}
+		return "", fmt.Errorf("read Secret %q: %w", name, err)
+	}
+	pw, ok := sec.Data["password"]
+	if !ok {
+		delete(s.passwords, name)
+		return "", fmt.Errorf("Secret %q has no \"password\" key", name)
+	}
+	s.passwords[name] = string(pw)
+	return string(pw), nil
 }
 
 // nodeAddresses picks this node's IPv4 and IPv6 addresses from its interfaces: global unicast

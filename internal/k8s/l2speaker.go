@@ -104,6 +104,9 @@ type L2Speaker struct {
 	// during the hand-over at shutdown.
 	started time.Time
 	frozen  bool
+	// passwords are the BGP passwords last read, by Secret name: used while the API server
+	// cannot be reached, so that sessions stay up.
+	passwords map[string]string
 }
 
 var l2SyncKey = reconcile.Request{NamespacedName: types.NamespacedName{Name: "layer2"}}
@@ -204,15 +207,19 @@ func (s *L2Speaker) reconcile(ctx context.Context, _ reconcile.Request) (reconci
 	if setErr != nil {
 		s.log.Error("layer 2 could not serve every address", "error", setErr.Error())
 	}
+	// Routes before status objects: with the API server unreachable, status writes fail, and
+	// what is announced must still follow what the caches and memberlist say.
+	if s.opts.BGP != nil {
+		if err := s.syncBGP(ctx, in); err != nil {
+			s.log.Error("BGP could not be brought in line", "error", err.Error())
+			setErr = errors.Join(setErr, err)
+		}
+	}
 	if err := s.syncStatus(ctx, anns); err != nil {
-		return reconcile.Result{}, err
+		return reconcile.Result{}, errors.Join(setErr, err)
 	}
 	if s.opts.BGP == nil {
 		return reconcile.Result{}, setErr
-	}
-	if err := s.syncBGP(ctx, in); err != nil {
-		s.log.Error("BGP could not be brought in line", "error", err.Error())
-		setErr = errors.Join(setErr, err)
 	}
 	// Session states change without Kubernetes events: look again soon.
 	return reconcile.Result{RequeueAfter: sessionRefresh}, setErr
