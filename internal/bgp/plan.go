@@ -128,8 +128,8 @@ func withDefaults(p Peer) (Peer, error) {
 		return bad("empty name")
 	case !p.Address.IsValid():
 		return bad("no address")
-	case p.MyASN == 0 || p.PeerASN == 0:
-		return bad("both MyASN and PeerASN are required")
+	case p.MyASN == 0:
+		return bad("MyASN is required")
 	case p.SourceAddress.IsValid() && p.SourceAddress.Is4() != p.Address.Is4():
 		return bad("source address and address are of different families")
 	case p.CrossFamilyNextHop.IsValid() && p.CrossFamilyNextHop.Is4() == p.Address.Is4():

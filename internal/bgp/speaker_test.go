@@ -249,7 +249,7 @@ func TestSetRejectsInvalidDesiredStateAndAppliesNothing(t *testing.T) {
 	}{
 		{"router ID must be IPv4", Desired{RouterID: netip.MustParseAddr("2001:db8::1")}, "router ID"},
 		{"peer names are unique", Desired{RouterID: routerID, Peers: []Peer{good, good}}, "name used twice"},
-		{"ASNs are required", Desired{RouterID: routerID, Peers: []Peer{{Name: "x", Address: good.Address, MyASN: 64512}}}, "PeerASN"},
+		{"our ASN is required", Desired{RouterID: routerID, Peers: []Peer{{Name: "x", Address: good.Address, PeerASN: 64512}}}, "MyASN"},
 		{"advertisements name known peers", Desired{RouterID: routerID, Peers: []Peer{good}, Advertisements: []Advertisement{{Prefix: netip.MustParsePrefix("203.0.113.1/32"), Peers: []string{"nope"}}}}, "unknown peer"},
 		{"prefixes are masked", Desired{RouterID: routerID, Peers: []Peer{good}, Advertisements: []Advertisement{{Prefix: netip.MustParsePrefix("203.0.113.1/24"), Peers: []string{"r"}}}}, "masked"},
 		{"a peer carries the prefix's family", Desired{RouterID: routerID, Peers: []Peer{good}, Advertisements: []Advertisement{{Prefix: v6, Peers: []string{"r"}}}}, "does not carry"},
@@ -303,5 +303,27 @@ func TestParseCommunity(t *testing.T) {
 		if _, err := ParseCommunity(bad); err == nil {
 			t.Errorf("ParseCommunity(%q) succeeded", bad)
 		}
+	}
+}
+
+// A peer ASN of 0 takes the router's AS from its OPEN message (dynamicASN: external).
+func TestAnUnsetPeerASNIsLearnedFromTheRoutersOpen(t *testing.T) {
+	r := newReceiver(t, netip.MustParseAddr("127.0.0.9"), 4200000007, 64512, speakerAddr)
+	s := startSpeaker(t, nil)
+	p := r.peer("dyn", 64512, speakerAddr)
+	p.PeerASN = 0
+	vip := netip.MustParsePrefix("203.0.113.12/32")
+	if err := s.Set(context.Background(), Desired{RouterID: routerID, Peers: []Peer{p},
+		Advertisements: []Advertisement{{Prefix: vip, Peers: []string{"dyn"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the session with a learned ASN", convergence, established(s, "dyn"))
+	want := map[netip.Prefix]receivedPath{vip: {NextHop: speakerAddr, ASPath: []uint32{64512}}}
+	var diff string
+	if !poll(convergence, func() bool {
+		diff = cmp.Diff(want, r.paths(t), cmpopts.EquateComparable(netip.Addr{}), cmpopts.EquateEmpty())
+		return diff == ""
+	}) {
+		t.Fatalf("paths (-want +got):\n%s", diff)
 	}
 }

@@ -45,9 +45,9 @@ type Peer struct {
 	// Address is the router's address; Port its TCP port (default 179).
 	Address netip.Addr
 	Port    uint16
-	// MyASN is this node's ASN on the session, PeerASN the router's; equal means iBGP.
-	// GoBGP only accepts a dynamic (unspecified) peer ASN for passive, listening peer groups,
-	// which this package does not use, so both are required.
+	// MyASN is this node's ASN on the session, PeerASN the router's; equal means iBGP. A
+	// PeerASN of 0 takes the router's ASN from its OPEN message (the session is eBGP unless
+	// that ASN is MyASN).
 	MyASN, PeerASN uint32
 	// SourceAddress is the local address the session binds to; zero lets the kernel choose.
 	SourceAddress netip.Addr

@@ -83,12 +83,11 @@ func (s *L2Speaker) bgpPeer(ctx context.Context, p *config.BGPPeer, v4, v6 netip
 		Password: p.Password, EBGPMultiHop: p.EBGPMultiHop,
 		GracefulRestart: p.RestartTime > 0, RestartTime: p.RestartTime,
 	}
-	if p.DynamicASN != "" {
-		// The embedded engine cannot learn the router's AS: internal means ours.
-		if p.DynamicASN != heraldv1beta1.DynamicASNInternal {
-			return peer, fmt.Errorf("BGPPeer %q: spec.dynamicASN %q is not supported yet: set spec.peerASN", p.Name, p.DynamicASN)
-		}
+	switch p.DynamicASN {
+	case heraldv1beta1.DynamicASNInternal:
 		peer.PeerASN = p.MyASN
+	case heraldv1beta1.DynamicASNExternal:
+		peer.PeerASN = 0 // learned from the router's OPEN
 	}
 	if p.IPv4 {
 		peer.Families |= bgp.FamilyIPv4
