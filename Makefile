@@ -182,6 +182,10 @@ e2e: tools lab-deps ## End-to-end tests in the lab (as root; they skip otherwise
 e2e-figures: ## Run the failover tests FAILOVER_RUNS times each; rewrite docs/failover.md and docs/bgp-failover.md.
 	HERALD_FAILOVER_RUNS=$(FAILOVER_RUNS) HERALD_WRITE_FIGURES=1 $(MAKE) --no-print-directory e2e E2E_RUN='Failover|HandOver|ExternalTrafficPolicyLocal|RouterRestart'
 
+.PHONY: chaos
+chaos: ## The chaos tests in full (1000 churning Services, repeated faults; ~10 min); rewrite docs/chaos.md.
+	HERALD_CHAOS=full HERALD_WRITE_FIGURES=1 $(MAKE) --no-print-directory e2e E2E_RUN=Chaos
+
 .PHONY: clean
 clean: ## Remove bin/ and _output/.
 	rm -rf $(BIN) _output

@@ -304,8 +304,14 @@ func writeFigures() error {
 		}
 		wrote = true
 	}
+	if len(chaosFigures) > 0 && chaosFull() {
+		if err := writeChaosFigures(); err != nil {
+			return err
+		}
+		wrote = true
+	}
 	if !wrote {
-		return fmt.Errorf("HERALD_WRITE_FIGURES=1 needs both layer 2 failover tests, or the BGP figure tests, to run")
+		return fmt.Errorf("HERALD_WRITE_FIGURES=1 needs both layer 2 failover tests, the BGP figure tests, or the full chaos tests to run")
 	}
 	return nil
 }

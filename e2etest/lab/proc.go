@@ -100,6 +100,15 @@ func (l *Lab) Signal(name string, sig syscall.Signal) (wait func(timeout time.Du
 	return func(timeout time.Duration) error { return waitGone(pid, timeout) }, nil
 }
 
+// PID returns the pid of a lab process, 0 if it does not run.
+func (l *Lab) PID(name string) int {
+	pid, ok := l.running(name)
+	if !ok {
+		return 0
+	}
+	return pid
+}
+
 // Running says whether a lab process runs.
 func (l *Lab) Running(name string) bool {
 	_, ok := l.running(name)

@@ -47,9 +47,13 @@ func (l *gobgpLogger) record(level slog.Level, msg string, fields gobgplog.Field
 	}
 	l.mu.Lock()
 	log := l.log
-	if errText != "" {
+	switch {
+	case fields["Topic"] == "Table":
+		// Notes on the routing table (a withdrawal of a route never received, say) are not
+		// about the session.
+	case errText != "":
 		l.lastErr = msg + ": " + errText
-	} else if level >= slog.LevelWarn {
+	case level >= slog.LevelWarn:
 		l.lastErr = msg
 	}
 	l.mu.Unlock()

@@ -381,7 +381,15 @@ func (s *L2Speaker) syncStatus(ctx context.Context, anns []announcer.L2Announcem
 		ifaces []string
 	}
 	mine := map[string]*entry{}
+	// owners are the nodes announcing some address of each Service.
+	owners := map[string]map[string]bool{}
 	for _, a := range anns {
+		for _, key := range a.Services {
+			if owners[key] == nil {
+				owners[key] = map[string]bool{}
+			}
+			owners[key][a.Owner] = true
+		}
 		if a.Owner != s.opts.Node {
 			continue
 		}
@@ -405,10 +413,11 @@ func (s *L2Speaker) syncStatus(ctx context.Context, anns []announcer.L2Announcem
 		st := &all.Items[i]
 		if st.Spec.Node == s.opts.Node {
 			existing.Items = append(existing.Items, *st)
-		} else if mine[serviceKey(st.Spec.ServiceNamespace, st.Spec.ServiceName)] != nil {
-			// Another node's status for a Service this node now announces: that node died or
-			// handed over and could not clean up. Every speaker computes the same owner, so the
-			// new owner removes it.
+		} else if key := serviceKey(st.Spec.ServiceNamespace, st.Spec.ServiceName); mine[key] != nil && !owners[key][st.Spec.Node] {
+			// Another node's status for a Service this node now announces, and that node
+			// announces none of its addresses any more: it died or handed over and could not
+			// clean up. Every speaker computes the same owners, so the new owner removes it. (A
+			// dual-stack Service may have one owner per family: each keeps its own status.)
 			stale = append(stale, st)
 		}
 	}

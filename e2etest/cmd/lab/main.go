@@ -5,6 +5,7 @@
 //	herald-lab status
 //	herald-lab demo
 //	herald-lab down
+//	herald-lab garbage ...   (malformed input for the chaos tests; see garbage.go)
 package main
 
 import (
@@ -48,6 +49,8 @@ func main() {
 		err = demo(ctx)
 	case "backend":
 		err = backend(ctx, os.Args[2:])
+	case "garbage":
+		err = garbage(ctx, os.Args[2:])
 	default:
 		usage()
 	}
