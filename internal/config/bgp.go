@@ -135,7 +135,7 @@ func normalizeCommunity(s string) (string, error) {
 	return "", fmt.Errorf("%q is not a community 'AA:NN' or 'large:A:B:C'", s)
 }
 
-func parseBGPPeers(objs []heraldv1beta1.BGPPeer, bfd map[string]*BFDProfile, errs *Errors, pending *[]string) []*BGPPeer {
+func parseBGPPeers(objs []heraldv1beta1.BGPPeer, bfd map[string]*BFDProfile, errs *Errors, pending *[]Reference) []*BGPPeer {
 	const kind = "BGPPeer"
 	var out []*BGPPeer
 	for i := range objs {
@@ -195,7 +195,7 @@ func parseBGPPeers(objs []heraldv1beta1.BGPPeer, bfd map[string]*BFDProfile, err
 			}
 		}
 		if p.BFDProfile != "" && bfd[p.BFDProfile] == nil {
-			*pending = append(*pending, fmt.Sprintf("%s %q: spec.bfdProfile names BFDProfile %q, which does not exist yet", kind, obj.Name, p.BFDProfile))
+			*pending = append(*pending, Reference{Kind: kind, Name: obj.Name, Field: "spec.bfdProfile", TargetKind: "BFDProfile", Target: p.BFDProfile})
 		}
 		for _, f := range sp.AddressFamilies {
 			p.IPv4 = p.IPv4 || f == heraldv1beta1.AddressFamilyIPv4
@@ -212,20 +212,42 @@ func parseBGPPeers(objs []heraldv1beta1.BGPPeer, bfd map[string]*BFDProfile, err
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	// Two sessions to one router from every node would fight: the same address and port may
-	// be used twice only with node selectors that keep them apart.
+	// Two sessions to one router from one node would fight: the same address and port may be
+	// used twice only with node selectors that keep them apart.
 	for i := range out {
 		for j := i + 1; j < len(out); j++ {
 			a, b := out[i], out[j]
-			if a.Address == b.Address && a.Port == b.Port && len(a.Nodes) == 0 && len(b.Nodes) == 0 {
+			if a.Address != b.Address || a.Port != b.Port {
+				continue
+			}
+			switch {
+			case len(a.Nodes) == 0 && len(b.Nodes) == 0:
 				errs.add(kind, b.Name, "spec.peerAddress", "%s port %d is already the address of BGPPeer %q on every node; give one of them nodeSelectors", b.Address, b.Port, a.Name)
+			case a.Nodes.overlap(b.Nodes):
+				errs.add(kind, b.Name, "spec.nodeSelectors", "BGPPeer %q has the same address %s port %d on some of the same nodes; give them nodeSelectors that select different nodes", a.Name, b.Address, b.Port)
 			}
 		}
 	}
 	return out
 }
 
-func parseBGPAdvertisements(objs []heraldv1beta1.BGPAdvertisement, pools []*Pool, poolsByName map[string]*Pool, peers []*BGPPeer, aliases map[string]string, errs *Errors, pending *[]string) []*BGPAdvertisement {
+// overlap says whether two node selections certainly share nodes, without knowing the nodes:
+// when one selects every node, or both hold the same selector.
+func (s Selectors) overlap(o Selectors) bool {
+	if len(s) == 0 || len(o) == 0 {
+		return true
+	}
+	for _, a := range s {
+		for _, b := range o {
+			if a.String() == b.String() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func parseBGPAdvertisements(objs []heraldv1beta1.BGPAdvertisement, pools []*Pool, poolsByName map[string]*Pool, peers []*BGPPeer, aliases map[string]string, errs *Errors, pending *[]Reference) []*BGPAdvertisement {
 	const kind = "BGPAdvertisement"
 	peerNames := map[string]bool{}
 	for _, p := range peers {
@@ -261,7 +283,7 @@ func parseBGPAdvertisements(objs []heraldv1beta1.BGPAdvertisement, pools []*Pool
 				if !known {
 					// The Community object may not exist yet: hold the advertisement back
 					// rather than send routes without the community the user asked for.
-					*pending = append(*pending, fmt.Sprintf("%s %q: %s names community alias %q, which no Community defines yet; the advertisement waits for it", kind, obj.Name, field, text))
+					*pending = append(*pending, Reference{Kind: kind, Name: obj.Name, Field: field, TargetKind: TargetCommunityAlias, Target: text, Holds: true})
 					complete = false
 					continue
 				}
@@ -287,7 +309,7 @@ func parseBGPAdvertisements(objs []heraldv1beta1.BGPAdvertisement, pools []*Pool
 		for _, name := range sp.Peers {
 			ad.Peers[string(name)] = true
 			if !peerNames[string(name)] {
-				*pending = append(*pending, fmt.Sprintf("%s %q: spec.peers names BGPPeer %q, which does not exist yet", kind, obj.Name, name))
+				*pending = append(*pending, Reference{Kind: kind, Name: obj.Name, Field: "spec.peers", TargetKind: "BGPPeer", Target: string(name)})
 			}
 		}
 		ad.Nodes, sok = selectors(sp.NodeSelectors, kind, obj.Name, "spec.nodeSelectors", errs)

@@ -28,7 +28,7 @@ type Config struct {
 	BFDProfiles       map[string]*BFDProfile
 	// Pending lists references to objects that do not exist yet. They are not errors: objects
 	// may be created in any order.
-	Pending []string
+	Pending []Reference
 
 	byName map[string]*Pool
 }
@@ -63,6 +63,16 @@ func (c *Config) Pool(name string) *Pool {
 // and an Errors value listing every problem: a configuration is applied whole or not at all, and
 // callers keep the last valid one.
 func Parse(r Resources) (*Config, error) {
+	c, errs := parse(r)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return c, nil
+}
+
+// parse builds the Config from the valid objects and lists the problems of the others. The
+// Config is complete only when there is no problem; Review compares incomplete ones.
+func parse(r Resources) (*Config, Errors) {
 	var errs Errors
 	c := &Config{byName: map[string]*Pool{}}
 	c.Pools = parsePools(r.Pools, &errs)
@@ -74,8 +84,5 @@ func Parse(r Resources) (*Config, error) {
 	aliases := parseCommunities(r.Communities, &errs)
 	c.BGPPeers = parseBGPPeers(r.BGPPeers, c.BFDProfiles, &errs, &c.Pending)
 	c.BGPAdvertisements = parseBGPAdvertisements(r.BGPAdvertisements, c.Pools, c.byName, c.BGPPeers, aliases, &errs, &c.Pending)
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	return c, nil
+	return c, errs
 }
