@@ -40,6 +40,9 @@ type BGPPeer struct {
 	BFDProfile  string
 	// IPv4 and IPv6 say which families the session carries.
 	IPv4, IPv6 bool
+
+	// created orders conflicts: the newer of two conflicting objects is the one reported.
+	created time.Time
 }
 
 // IBGP says whether the session stays inside the node's AS.
@@ -63,6 +66,8 @@ type BGPAdvertisement struct {
 	Peers    map[string]bool
 	Nodes    Selectors
 	Services Selectors
+
+	created time.Time
 }
 
 // SelectsPeer says whether the advertisement goes to the named peer.
@@ -142,7 +147,8 @@ func parseBGPPeers(objs []heraldv1beta1.BGPPeer, bfd map[string]*BFDProfile, err
 		obj := &objs[i]
 		sp := &obj.Spec
 		p := &BGPPeer{Name: obj.Name, MyASN: uint32(sp.MyASN), DynamicASN: sp.DynamicASN, Port: DefaultPeerPort,
-			HoldTime: DefaultHoldTime, Password: sp.Password, EBGPMultiHop: sp.EBGPMultiHop, BFDProfile: string(sp.BFDProfile)}
+			HoldTime: DefaultHoldTime, Password: sp.Password, EBGPMultiHop: sp.EBGPMultiHop, BFDProfile: string(sp.BFDProfile),
+			created: obj.CreationTimestamp.Time}
 		ok := true
 		if sp.PeerASN != nil {
 			p.PeerASN = uint32(*sp.PeerASN)
@@ -220,6 +226,9 @@ func parseBGPPeers(objs []heraldv1beta1.BGPPeer, bfd map[string]*BFDProfile, err
 			if a.Address != b.Address || a.Port != b.Port {
 				continue
 			}
+			if b.created.Before(a.created) {
+				a, b = b, a
+			}
 			switch {
 			case len(a.Nodes) == 0 && len(b.Nodes) == 0:
 				errs.add(kind, b.Name, "spec.peerAddress", "%s port %d is already the address of BGPPeer %q on every node; give one of them nodeSelectors", b.Address, b.Port, a.Name)
@@ -257,7 +266,7 @@ func parseBGPAdvertisements(objs []heraldv1beta1.BGPAdvertisement, pools []*Pool
 	for i := range objs {
 		obj := &objs[i]
 		sp := &obj.Spec
-		ad := &BGPAdvertisement{Name: obj.Name, AggregationLength: 32, AggregationLengthV6: 128}
+		ad := &BGPAdvertisement{Name: obj.Name, AggregationLength: 32, AggregationLengthV6: 128, created: obj.CreationTimestamp.Time}
 		ok := true
 		var sok bool
 		ad.Pools, sok = poolSelection(kind, obj.Name, sp.IPAddressPools, sp.IPAddressPoolSelectors, poolsByName, errs, pending)
@@ -341,12 +350,16 @@ func parseBGPAdvertisements(objs []heraldv1beta1.BGPAdvertisement, pools []*Pool
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	// The same pool to the same peer with two local preferences cannot both hold.
+	// The same pool to the same peer with two local preferences cannot both hold; the newer
+	// advertisement is reported.
 	for i := range out {
 		for j := i + 1; j < len(out); j++ {
 			a, b := out[i], out[j]
 			if a.LocalPref == nil || b.LocalPref == nil || *a.LocalPref == *b.LocalPref || !sharePoolAndPeer(a, b, pools, peers) {
 				continue
+			}
+			if b.created.Before(a.created) {
+				a, b = b, a
 			}
 			errs.add(kind, b.Name, "spec.localPref", "%d conflicts with localPref %d of BGPAdvertisement %q for the same pool and peers", *b.LocalPref, *a.LocalPref, a.Name)
 		}

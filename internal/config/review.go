@@ -172,30 +172,40 @@ func withoutNamed[T any, P interface {
 	return slices.DeleteFunc(slices.Clone(objs), func(o T) bool { return P(&o).GetName() == name })
 }
 
-// with returns r with obj added; r's slices are ones without already copied.
+// with returns r with obj added; r's slices are ones without already copied. The object is
+// made the newest: a conflict with an existing object is reported on it, not on the other.
 func (r Resources) with(obj runtime.Object) Resources {
 	switch o := obj.(type) {
 	case *heraldv1beta1.IPAddressPool:
-		// The reviewed pool is the newest: an overlap is reported on it, not on the pool it meets.
-		p := *o
-		for i := range r.Pools {
-			if t := r.Pools[i].CreationTimestamp; !t.Before(&p.CreationTimestamp) {
-				p.CreationTimestamp = metav1.NewTime(t.Add(time.Second))
-			}
-		}
-		r.Pools = append(r.Pools, p)
+		r.Pools = append(r.Pools, newest(*o, r.Pools))
 	case *heraldv1beta1.L2Advertisement:
-		r.L2Advertisements = append(r.L2Advertisements, *o)
+		r.L2Advertisements = append(r.L2Advertisements, newest(*o, r.L2Advertisements))
 	case *heraldv1beta1.BGPAdvertisement:
-		r.BGPAdvertisements = append(r.BGPAdvertisements, *o)
+		r.BGPAdvertisements = append(r.BGPAdvertisements, newest(*o, r.BGPAdvertisements))
 	case *heraldv1beta1.BGPPeer:
-		r.BGPPeers = append(r.BGPPeers, *o)
+		r.BGPPeers = append(r.BGPPeers, newest(*o, r.BGPPeers))
 	case *heraldv1beta1.BFDProfile:
-		r.BFDProfiles = append(r.BFDProfiles, *o)
+		r.BFDProfiles = append(r.BFDProfiles, newest(*o, r.BFDProfiles))
 	case *heraldv1beta1.Community:
-		r.Communities = append(r.Communities, *o)
+		r.Communities = append(r.Communities, newest(*o, r.Communities))
 	}
 	return r
+}
+
+// newest returns obj with a creation time after every other's.
+func newest[T any, P interface {
+	*T
+	GetCreationTimestamp() metav1.Time
+	SetCreationTimestamp(metav1.Time)
+}](obj T, others []T) T {
+	ts := P(&obj).GetCreationTimestamp()
+	for i := range others {
+		if t := P(&others[i]).GetCreationTimestamp(); !t.Before(&ts) {
+			ts = metav1.NewTime(t.Add(time.Second))
+		}
+	}
+	P(&obj).SetCreationTimestamp(ts)
+	return obj
 }
 
 // poolRanges returns the ranges of the named pool that parse.
