@@ -131,8 +131,12 @@ func (c *AddressController) SetupWithManager(mgr manager.Manager) error {
 	})
 	// The pool status this controller writes must not trigger a re-check of every Service.
 	specOnly := builder.WithPredicates(predicate.GenerationChangedPredicate{})
+	// One load at start, so that an empty configuration is reported too.
+	kick := make(chan event.GenericEvent, 1)
+	kick <- event.GenericEvent{Object: &heraldv1beta1.IPAddressPool{}}
 	err = ctrl.NewControllerManagedBy(mgr).
 		Named("configuration").
+		WatchesRawSource(source.Channel(kick, one)).
 		Watches(&heraldv1beta1.IPAddressPool{}, one, specOnly).
 		Watches(&heraldv1beta1.L2Advertisement{}, one, specOnly).
 		Watches(&heraldv1beta1.BGPAdvertisement{}, one, specOnly).

@@ -150,6 +150,8 @@ func (s *L2Speaker) SetupWithManager(mgr manager.Manager) error {
 		return []reconcile.Request{l2SyncKey}
 	})
 	membershipEvents := make(chan event.GenericEvent, 1)
+	// One sync at start, so that an empty cluster is handled (and reported) too.
+	membershipEvents <- event.GenericEvent{Object: &corev1.Node{}}
 	var changed <-chan struct{}
 	if s.opts.Membership != nil {
 		changed = s.opts.Membership.Changed()
