@@ -9,7 +9,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	heraldv1beta1 "github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/internal/iprange"
@@ -170,30 +169,6 @@ func (g *gen) resources() Resources {
 	return r
 }
 
-// objects returns every object of r, for Review.
-func (r Resources) objects() []runtime.Object {
-	var out []runtime.Object
-	for i := range r.Pools {
-		out = append(out, &r.Pools[i])
-	}
-	for i := range r.L2Advertisements {
-		out = append(out, &r.L2Advertisements[i])
-	}
-	for i := range r.BGPAdvertisements {
-		out = append(out, &r.BGPAdvertisements[i])
-	}
-	for i := range r.BGPPeers {
-		out = append(out, &r.BGPPeers[i])
-	}
-	for i := range r.BFDProfiles {
-		out = append(out, &r.BFDProfiles[i])
-	}
-	for i := range r.Communities {
-		out = append(out, &r.Communities[i])
-	}
-	return out
-}
-
 // checkParse holds what Parse and Review promise on any input: no panic, every problem names
 // an object and a field, a valid Config has no overlapping pools, and a change Review lets
 // through never turns a valid configuration invalid.
@@ -223,7 +198,7 @@ func checkParse(data []byte) error {
 			return errors.New("pools not sorted by name")
 		}
 	}
-	objs := r.objects()
+	objs := r.Objects()
 	if len(objs) == 0 {
 		return nil
 	}

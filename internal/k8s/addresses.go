@@ -311,10 +311,10 @@ func strandedMessage(keys []string) string {
 
 // reportConfigErrors records a Warning event on each object named in the problems.
 func (c *AddressController) reportConfigErrors(res config.Resources, es config.Errors) {
-	for _, obj := range configObjects(res) {
+	for _, obj := range res.Objects() {
 		var msgs []string
 		for _, e := range es {
-			if e.Kind == kindOf(obj) && e.Name == obj.GetName() {
+			if e.Kind == config.KindOf(obj) && e.Name == obj.GetName() {
 				msgs = append(msgs, e.Field+": "+e.Message)
 			}
 		}

@@ -222,35 +222,6 @@ func problemText(es config.Errors, err error) string {
 	return b.String()
 }
 
-// configObjects returns every object of the resources, for events about them.
-func configObjects(res config.Resources) []client.Object {
-	var out []client.Object
-	for i := range res.Pools {
-		out = append(out, &res.Pools[i])
-	}
-	for i := range res.L2Advertisements {
-		out = append(out, &res.L2Advertisements[i])
-	}
-	for i := range res.BGPAdvertisements {
-		out = append(out, &res.BGPAdvertisements[i])
-	}
-	for i := range res.BGPPeers {
-		out = append(out, &res.BGPPeers[i])
-	}
-	for i := range res.BFDProfiles {
-		out = append(out, &res.BFDProfiles[i])
-	}
-	for i := range res.Communities {
-		out = append(out, &res.Communities[i])
-	}
-	return out
-}
-
-// kindOf returns the Kind of one of Herald's objects.
-func kindOf(obj client.Object) string {
-	return reflect.TypeOf(obj).Elem().Name()
-}
-
 func boolGauge(b bool) float64 {
 	if b {
 		return 1

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -57,28 +56,16 @@ func runL2Speaker(t *testing.T, f *fixture, node string, live membership.Members
 // one interface, eth0 in 192.0.2.0/24.
 func runL2SpeakerWith(t *testing.T, f *fixture, opts L2SpeakerOptions) *fakeL2 {
 	t.Helper()
-	mgr, err := NewManager(sharedEnv.Config, ManagerOptions{Namespace: f.install, MetricsAddr: "0", HealthAddr: "0", ShutdownTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mgr := testManager(t, f.install)
 	l2 := &fakeL2{}
 	opts.Namespace, opts.LoadBalancerClass, opts.Layer2, opts.skipNameValidation = f.install, f.class, l2, true
 	opts.Interfaces = func() ([]announcer.Interface, error) {
 		return []announcer.Interface{{Name: "eth0", Prefixes: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}}}, nil
 	}
-	sp := NewL2Speaker(mgr, opts)
-	if err := sp.SetupWithManager(mgr); err != nil {
+	if err := NewL2Speaker(mgr, opts).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("speaker manager stopped with %v", err)
-		}
-	})
+	startManager(t, mgr, "speaker")
 	return l2
 }
 

@@ -43,10 +43,7 @@ func runWebhook(t *testing.T, f *fixture, certs CertOptions) *testWebhook {
 		t.Fatal(err)
 	}
 	w := &testWebhook{addr: hostPort, configName: "herald-validating-webhook-" + f.install}
-	mgr, err := NewManager(sharedEnv.Config, ManagerOptions{Namespace: f.install, MetricsAddr: "0", HealthAddr: "0", ShutdownTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mgr := testManager(t, f.install)
 	certs.Namespace, certs.WebhookConfigurationName = f.install, w.configName
 	if certs.SecretName == "" {
 		certs.SecretName = "herald-webhook-cert"
@@ -59,15 +56,7 @@ func runWebhook(t *testing.T, f *fixture, certs CertOptions) *testWebhook {
 	if err := SetupWebhook(mgr, WebhookOptions{Host: "127.0.0.1", Port: port, Namespace: f.install, LoadBalancerClass: f.class, Certificates: certs}); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("webhook manager stopped with %v", err)
-		}
-	})
+	startManager(t, mgr, "webhook")
 
 	f.labelNamespace(f.install)
 	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{
