@@ -179,11 +179,11 @@ func checkParse(data []byte) error {
 	if err != nil {
 		es, ok := AsErrors(err)
 		if !ok || len(es) == 0 {
-			return fmt.Errorf("Parse error %v is not a list of FieldErrors", err)
+			return fmt.Errorf("Parse error %w is not a list of FieldErrors", err)
 		}
 		for _, e := range es {
 			if e.Kind == "" || e.Field == "" || e.Message == "" {
-				return fmt.Errorf("problem without kind, field or message: %#v", e)
+				return fmt.Errorf("problem without kind, field or message: %+v", *e)
 			}
 		}
 	} else {
@@ -215,7 +215,7 @@ func checkParse(data []byte) error {
 	}
 	if _, restErr := Parse(rest); restErr == nil && len(v.Errors) == 0 {
 		if _, err := Parse(rest.with(obj)); err != nil {
-			return fmt.Errorf("Review let %s %q in, but the configuration became invalid:\n%v", kind, meta.GetName(), err)
+			return fmt.Errorf("Review let %s %q in, but the configuration became invalid:\n%w", kind, meta.GetName(), err)
 		}
 	}
 	for _, op := range []Operation{Update, Delete} {
