@@ -11,3 +11,9 @@ package main
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=herald.io,resources=ipaddresspools;l2advertisements;bgpadvertisements;bgppeers;bfdprofiles;communities;servicel2statuses;servicebgpstatuses;bgpsessionstates;configurationstates,verbs=get;list;watch,namespace=herald-system
 // +kubebuilder:rbac:groups=herald.io,resources=ipaddresspools/status,verbs=get;patch,namespace=herald-system
+// +kubebuilder:rbac:groups=herald.io,resources=configurationstates,verbs=create,namespace=herald-system
+// +kubebuilder:rbac:groups=herald.io,resources=configurationstates/status,verbs=get;update;patch,namespace=herald-system
+// The validating webhook: its certificate Secret (read directly, never listed or watched) and
+// the caBundle of its ValidatingWebhookConfiguration.
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;create;update,namespace=herald-system
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingwebhookconfigurations,verbs=get;patch

@@ -11,4 +11,6 @@ package main
 // +kubebuilder:rbac:groups=herald.io,resources=ipaddresspools;l2advertisements;bgpadvertisements;bgppeers;bfdprofiles;communities;configurationstates,verbs=get;list;watch,namespace=herald-system
 // +kubebuilder:rbac:groups=herald.io,resources=servicel2statuses;servicebgpstatuses;bgpsessionstates,verbs=get;list;watch;create;update;patch;delete,namespace=herald-system
 // +kubebuilder:rbac:groups=herald.io,resources=servicel2statuses/status;servicebgpstatuses/status;bgpsessionstates/status,verbs=get;update;patch,namespace=herald-system
+// +kubebuilder:rbac:groups=herald.io,resources=configurationstates,verbs=create,namespace=herald-system
+// +kubebuilder:rbac:groups=herald.io,resources=configurationstates/status,verbs=get;update;patch,namespace=herald-system
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get,namespace=herald-system

@@ -68,6 +68,7 @@ func startController(bin, kubeconfig, namespace, class, logPath string) (*contro
 		"--metrics-bind-address="+metricsAddr,
 		"--health-probe-bind-address="+healthAddr,
 		"--log-format=json",
+		"--webhook-port=0",
 	)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// The controller dies with the benchmark, even when the benchmark is killed.

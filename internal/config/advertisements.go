@@ -78,7 +78,7 @@ func (a *L2Advertisement) Preference(nodeLabels labels.Set) int {
 	return total
 }
 
-func parseL2Advertisements(objs []heraldv1beta1.L2Advertisement, pools map[string]*Pool, errs *Errors, pending *[]string) []*L2Advertisement {
+func parseL2Advertisements(objs []heraldv1beta1.L2Advertisement, pools map[string]*Pool, errs *Errors, pending *[]Reference) []*L2Advertisement {
 	const kind = "L2Advertisement"
 	var out []*L2Advertisement
 	for i := range objs {
@@ -116,7 +116,7 @@ func parseL2Advertisements(objs []heraldv1beta1.L2Advertisement, pools map[strin
 
 // poolSelection compiles an advertisement's pool references. A name of a pool that does not
 // exist (yet) is not an error: objects may be created in any order; it is reported as pending.
-func poolSelection(kind, name string, names []heraldv1beta1.ObjectName, sels []metav1.LabelSelector, pools map[string]*Pool, errs *Errors, pending *[]string) (PoolSelection, bool) {
+func poolSelection(kind, name string, names []heraldv1beta1.ObjectName, sels []metav1.LabelSelector, pools map[string]*Pool, errs *Errors, pending *[]Reference) (PoolSelection, bool) {
 	ps := PoolSelection{}
 	if len(names) > 0 {
 		ps.names = map[string]bool{}
@@ -124,7 +124,7 @@ func poolSelection(kind, name string, names []heraldv1beta1.ObjectName, sels []m
 	for _, n := range names {
 		ps.names[string(n)] = true
 		if pools[string(n)] == nil {
-			*pending = append(*pending, fmt.Sprintf("%s %q: spec.ipAddressPools names IPAddressPool %q, which does not exist yet", kind, name, n))
+			*pending = append(*pending, Reference{Kind: kind, Name: name, Field: "spec.ipAddressPools", TargetKind: "IPAddressPool", Target: string(n)})
 		}
 	}
 	s, ok := selectors(sels, kind, name, "spec.ipAddressPoolSelectors", errs)

@@ -47,7 +47,7 @@ func TestL2AdvertisementsSelectPoolsNodesAndPreferences(t *testing.T) {
 	if got := names(c.L2AdvertisementsFor(c.Pool("blue"))); got != "all,by-name" {
 		t.Errorf("ads for blue = %s", got)
 	}
-	if len(c.Pending) != 1 || !strings.Contains(c.Pending[0], `IPAddressPool "later", which does not exist yet`) {
+	if len(c.Pending) != 1 || !strings.Contains(c.Pending[0].String(), `IPAddressPool "later", which does not exist yet`) {
 		t.Errorf("pending = %q, want the missing pool reported", c.Pending)
 	}
 	ad := c.L2Advertisements[1]

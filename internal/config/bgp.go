@@ -40,6 +40,9 @@ type BGPPeer struct {
 	BFDProfile  string
 	// IPv4 and IPv6 say which families the session carries.
 	IPv4, IPv6 bool
+
+	// created orders conflicts: the newer of two conflicting objects is the one reported.
+	created time.Time
 }
 
 // IBGP says whether the session stays inside the node's AS.
@@ -63,6 +66,8 @@ type BGPAdvertisement struct {
 	Peers    map[string]bool
 	Nodes    Selectors
 	Services Selectors
+
+	created time.Time
 }
 
 // SelectsPeer says whether the advertisement goes to the named peer.
@@ -135,14 +140,15 @@ func normalizeCommunity(s string) (string, error) {
 	return "", fmt.Errorf("%q is not a community 'AA:NN' or 'large:A:B:C'", s)
 }
 
-func parseBGPPeers(objs []heraldv1beta1.BGPPeer, bfd map[string]*BFDProfile, errs *Errors, pending *[]string) []*BGPPeer {
+func parseBGPPeers(objs []heraldv1beta1.BGPPeer, bfd map[string]*BFDProfile, errs *Errors, pending *[]Reference) []*BGPPeer {
 	const kind = "BGPPeer"
 	var out []*BGPPeer
 	for i := range objs {
 		obj := &objs[i]
 		sp := &obj.Spec
 		p := &BGPPeer{Name: obj.Name, MyASN: uint32(sp.MyASN), DynamicASN: sp.DynamicASN, Port: DefaultPeerPort,
-			HoldTime: DefaultHoldTime, Password: sp.Password, EBGPMultiHop: sp.EBGPMultiHop, BFDProfile: string(sp.BFDProfile)}
+			HoldTime: DefaultHoldTime, Password: sp.Password, EBGPMultiHop: sp.EBGPMultiHop, BFDProfile: string(sp.BFDProfile),
+			created: obj.CreationTimestamp.Time}
 		ok := true
 		if sp.PeerASN != nil {
 			p.PeerASN = uint32(*sp.PeerASN)
@@ -195,7 +201,7 @@ func parseBGPPeers(objs []heraldv1beta1.BGPPeer, bfd map[string]*BFDProfile, err
 			}
 		}
 		if p.BFDProfile != "" && bfd[p.BFDProfile] == nil {
-			*pending = append(*pending, fmt.Sprintf("%s %q: spec.bfdProfile names BFDProfile %q, which does not exist yet", kind, obj.Name, p.BFDProfile))
+			*pending = append(*pending, Reference{Kind: kind, Name: obj.Name, Field: "spec.bfdProfile", TargetKind: "BFDProfile", Target: p.BFDProfile})
 		}
 		for _, f := range sp.AddressFamilies {
 			p.IPv4 = p.IPv4 || f == heraldv1beta1.AddressFamilyIPv4
@@ -212,20 +218,45 @@ func parseBGPPeers(objs []heraldv1beta1.BGPPeer, bfd map[string]*BFDProfile, err
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	// Two sessions to one router from every node would fight: the same address and port may
-	// be used twice only with node selectors that keep them apart.
+	// Two sessions to one router from one node would fight: the same address and port may be
+	// used twice only with node selectors that keep them apart.
 	for i := range out {
 		for j := i + 1; j < len(out); j++ {
 			a, b := out[i], out[j]
-			if a.Address == b.Address && a.Port == b.Port && len(a.Nodes) == 0 && len(b.Nodes) == 0 {
+			if a.Address != b.Address || a.Port != b.Port {
+				continue
+			}
+			if b.created.Before(a.created) {
+				a, b = b, a
+			}
+			switch {
+			case len(a.Nodes) == 0 && len(b.Nodes) == 0:
 				errs.add(kind, b.Name, "spec.peerAddress", "%s port %d is already the address of BGPPeer %q on every node; give one of them nodeSelectors", b.Address, b.Port, a.Name)
+			case a.Nodes.overlap(b.Nodes):
+				errs.add(kind, b.Name, "spec.nodeSelectors", "BGPPeer %q has the same address %s port %d on some of the same nodes; give them nodeSelectors that select different nodes", a.Name, b.Address, b.Port)
 			}
 		}
 	}
 	return out
 }
 
-func parseBGPAdvertisements(objs []heraldv1beta1.BGPAdvertisement, pools []*Pool, poolsByName map[string]*Pool, peers []*BGPPeer, aliases map[string]string, errs *Errors, pending *[]string) []*BGPAdvertisement {
+// overlap says whether two node selections certainly share nodes, without knowing the nodes:
+// when one selects every node, or both hold the same selector.
+func (s Selectors) overlap(o Selectors) bool {
+	if len(s) == 0 || len(o) == 0 {
+		return true
+	}
+	for _, a := range s {
+		for _, b := range o {
+			if a.String() == b.String() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func parseBGPAdvertisements(objs []heraldv1beta1.BGPAdvertisement, pools []*Pool, poolsByName map[string]*Pool, peers []*BGPPeer, aliases map[string]string, errs *Errors, pending *[]Reference) []*BGPAdvertisement {
 	const kind = "BGPAdvertisement"
 	peerNames := map[string]bool{}
 	for _, p := range peers {
@@ -235,7 +266,7 @@ func parseBGPAdvertisements(objs []heraldv1beta1.BGPAdvertisement, pools []*Pool
 	for i := range objs {
 		obj := &objs[i]
 		sp := &obj.Spec
-		ad := &BGPAdvertisement{Name: obj.Name, AggregationLength: 32, AggregationLengthV6: 128}
+		ad := &BGPAdvertisement{Name: obj.Name, AggregationLength: 32, AggregationLengthV6: 128, created: obj.CreationTimestamp.Time}
 		ok := true
 		var sok bool
 		ad.Pools, sok = poolSelection(kind, obj.Name, sp.IPAddressPools, sp.IPAddressPoolSelectors, poolsByName, errs, pending)
@@ -261,7 +292,7 @@ func parseBGPAdvertisements(objs []heraldv1beta1.BGPAdvertisement, pools []*Pool
 				if !known {
 					// The Community object may not exist yet: hold the advertisement back
 					// rather than send routes without the community the user asked for.
-					*pending = append(*pending, fmt.Sprintf("%s %q: %s names community alias %q, which no Community defines yet; the advertisement waits for it", kind, obj.Name, field, text))
+					*pending = append(*pending, Reference{Kind: kind, Name: obj.Name, Field: field, TargetKind: TargetCommunityAlias, Target: text, Holds: true})
 					complete = false
 					continue
 				}
@@ -287,7 +318,7 @@ func parseBGPAdvertisements(objs []heraldv1beta1.BGPAdvertisement, pools []*Pool
 		for _, name := range sp.Peers {
 			ad.Peers[string(name)] = true
 			if !peerNames[string(name)] {
-				*pending = append(*pending, fmt.Sprintf("%s %q: spec.peers names BGPPeer %q, which does not exist yet", kind, obj.Name, name))
+				*pending = append(*pending, Reference{Kind: kind, Name: obj.Name, Field: "spec.peers", TargetKind: "BGPPeer", Target: string(name)})
 			}
 		}
 		ad.Nodes, sok = selectors(sp.NodeSelectors, kind, obj.Name, "spec.nodeSelectors", errs)
@@ -319,12 +350,16 @@ func parseBGPAdvertisements(objs []heraldv1beta1.BGPAdvertisement, pools []*Pool
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	// The same pool to the same peer with two local preferences cannot both hold.
+	// The same pool to the same peer with two local preferences cannot both hold; the newer
+	// advertisement is reported.
 	for i := range out {
 		for j := i + 1; j < len(out); j++ {
 			a, b := out[i], out[j]
 			if a.LocalPref == nil || b.LocalPref == nil || *a.LocalPref == *b.LocalPref || !sharePoolAndPeer(a, b, pools, peers) {
 				continue
+			}
+			if b.created.Before(a.created) {
+				a, b = b, a
 			}
 			errs.add(kind, b.Name, "spec.localPref", "%d conflicts with localPref %d of BGPAdvertisement %q for the same pool and peers", *b.LocalPref, *a.LocalPref, a.Name)
 		}

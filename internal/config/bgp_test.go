@@ -69,7 +69,7 @@ func TestParseBGPPendingReferences(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := strings.Join(c.Pending, "\n")
+	got := strings.Join(c.PendingText(), "\n")
 	for _, want := range []string{
 		`BGPPeer "tor": spec.bfdProfile names BFDProfile "fast", which does not exist yet`,
 		`BGPAdvertisement "pub": spec.peers names BGPPeer "spine", which does not exist yet`,

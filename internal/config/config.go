@@ -3,6 +3,9 @@ package config
 import (
 	"net/netip"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
 	heraldv1beta1 "github.com/heraldlb/herald/api/v1beta1"
 )
 
@@ -14,6 +17,46 @@ type Resources struct {
 	BGPPeers          []heraldv1beta1.BGPPeer
 	BFDProfiles       []heraldv1beta1.BFDProfile
 	Communities       []heraldv1beta1.Community
+}
+
+// Object is one of the configuration objects.
+type Object interface {
+	runtime.Object
+	metav1.Object
+}
+
+// Objects returns every object of r, pointing into r's slices.
+func (r Resources) Objects() []Object {
+	var out []Object
+	for i := range r.Pools {
+		out = append(out, &r.Pools[i])
+	}
+	for i := range r.L2Advertisements {
+		out = append(out, &r.L2Advertisements[i])
+	}
+	for i := range r.BGPAdvertisements {
+		out = append(out, &r.BGPAdvertisements[i])
+	}
+	for i := range r.BGPPeers {
+		out = append(out, &r.BGPPeers[i])
+	}
+	for i := range r.BFDProfiles {
+		out = append(out, &r.BFDProfiles[i])
+	}
+	for i := range r.Communities {
+		out = append(out, &r.Communities[i])
+	}
+	return out
+}
+
+// KindOf returns the kind of a configuration object, as FieldError.Kind names it; "" for other
+// objects.
+func KindOf(obj runtime.Object) string {
+	kind, _, err := identify(obj)
+	if err != nil {
+		return ""
+	}
+	return kind
 }
 
 // Config is a validated configuration. It is never modified after Parse returns it.
@@ -28,7 +71,7 @@ type Config struct {
 	BFDProfiles       map[string]*BFDProfile
 	// Pending lists references to objects that do not exist yet. They are not errors: objects
 	// may be created in any order.
-	Pending []string
+	Pending []Reference
 
 	byName map[string]*Pool
 }
@@ -63,6 +106,16 @@ func (c *Config) Pool(name string) *Pool {
 // and an Errors value listing every problem: a configuration is applied whole or not at all, and
 // callers keep the last valid one.
 func Parse(r Resources) (*Config, error) {
+	c, errs := parse(r)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return c, nil
+}
+
+// parse builds the Config from the valid objects and lists the problems of the others. The
+// Config is complete only when there is no problem; Review compares incomplete ones.
+func parse(r Resources) (*Config, Errors) {
 	var errs Errors
 	c := &Config{byName: map[string]*Pool{}}
 	c.Pools = parsePools(r.Pools, &errs)
@@ -74,8 +127,5 @@ func Parse(r Resources) (*Config, error) {
 	aliases := parseCommunities(r.Communities, &errs)
 	c.BGPPeers = parseBGPPeers(r.BGPPeers, c.BFDProfiles, &errs, &c.Pending)
 	c.BGPAdvertisements = parseBGPAdvertisements(r.BGPAdvertisements, c.Pools, c.byName, c.BGPPeers, aliases, &errs, &c.Pending)
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	return c, nil
+	return c, errs
 }

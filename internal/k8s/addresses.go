@@ -38,7 +38,6 @@ const (
 	ReasonAddressFailed   = "AddressAssignmentFailed"
 	ReasonAddressReleased = "AddressReleased"
 	ReasonAddressMoved    = "AddressMoved"
-	ReasonConfigInvalid   = "ConfigurationInvalid"
 )
 
 // AddressControllerOptions configure the address controller.
@@ -55,6 +54,8 @@ type AddressControllerOptions struct {
 
 	// skipNameValidation lets tests run several controllers in one process.
 	skipNameValidation bool
+	// gauges, when set, replace the process-wide configuration metrics (tests).
+	gauges configGauges
 }
 
 // AddressController gives LoadBalancer Services addresses from the pools: it reconciles
@@ -77,7 +78,7 @@ type AddressController struct {
 	started  bool
 	restored bool
 	cfg      *config.Config
-	cfgError string
+	keeper   *configKeeper
 	alloc    *allocator.Allocator
 	// failure remembers the last failure reported per Service so that a Service stuck on the
 	// same problem gets one event, not one per reconcile.
@@ -104,6 +105,7 @@ func NewAddressController(mgr manager.Manager, opts AddressControllerOptions) *A
 		log:      opts.Logger,
 		requeue:  make(chan event.GenericEvent, 1024),
 		alloc:    alloc,
+		keeper:   newConfigKeeper(opts.Logger, opts.gauges),
 		failure:  map[string]string{},
 		inFlight: map[string]writtenState{},
 		stats:    newPoolStats(),
@@ -123,14 +125,32 @@ func (c *AddressController) SetupWithManager(mgr manager.Manager) error {
 	if err != nil {
 		return fmt.Errorf("set up service reconciler: %w", err)
 	}
+	// Every configuration change enqueues the one key: the whole configuration is parsed.
+	one := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: "configuration"}}}
+	})
+	// The pool status this controller writes must not trigger a re-check of every Service.
+	specOnly := builder.WithPredicates(predicate.GenerationChangedPredicate{})
+	// One load at start, so that an empty configuration is reported too.
+	kick := make(chan event.GenericEvent, 1)
+	kick <- event.GenericEvent{Object: &heraldv1beta1.IPAddressPool{}}
 	err = ctrl.NewControllerManagedBy(mgr).
-		Named("ipaddresspools").
-		// The pool status this controller writes must not trigger a re-check of every Service.
-		For(&heraldv1beta1.IPAddressPool{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Named("configuration").
+		WatchesRawSource(source.Channel(kick, one)).
+		Watches(&heraldv1beta1.IPAddressPool{}, one, specOnly).
+		Watches(&heraldv1beta1.L2Advertisement{}, one, specOnly).
+		Watches(&heraldv1beta1.BGPAdvertisement{}, one, specOnly).
+		Watches(&heraldv1beta1.BGPPeer{}, one, specOnly).
+		Watches(&heraldv1beta1.BFDProfile{}, one, specOnly).
+		Watches(&heraldv1beta1.Community{}, one, specOnly).
 		WithOptions(controller.Options{SkipNameValidation: &c.opts.skipNameValidation}).
 		Complete(reconcile.Func(c.reconcileConfig))
 	if err != nil {
-		return fmt.Errorf("set up pool reconciler: %w", err)
+		return fmt.Errorf("set up configuration reconciler: %w", err)
+	}
+	if err := mgr.Add(newConfigStateWriter(mgr, c.keeper, c.opts.Namespace,
+		heraldv1beta1.ConfigurationStateSpec{Component: heraldv1beta1.ComponentController}, c.recorder, c.log)); err != nil {
+		return fmt.Errorf("add ConfigurationState writer: %w", err)
 	}
 	return mgr.Add(&poolStatusWriter{c: c})
 }
@@ -238,26 +258,24 @@ func (c *AddressController) reconcileConfig(ctx context.Context, _ reconcile.Req
 	return reconcile.Result{}, nil
 }
 
-// loadConfigLocked parses the pools in the cache. An invalid configuration is reported and the
-// last valid one kept. It returns whether the configuration in use changed.
+// loadConfigLocked parses the configuration in the cache. An invalid configuration is reported
+// and the last valid one kept. It returns whether the pools in use changed.
 func (c *AddressController) loadConfigLocked(ctx context.Context) (bool, error) {
-	var pools heraldv1beta1.IPAddressPoolList
-	if err := c.reader.List(ctx, &pools, client.InNamespace(c.opts.Namespace)); err != nil {
-		return false, fmt.Errorf("list IPAddressPools: %w", err)
-	}
-	cfg, err := config.Parse(config.Resources{Pools: pools.Items})
+	res, err := readResources(ctx, c.reader, c.opts.Namespace)
 	if err != nil {
-		msg := err.Error()
-		if msg != c.cfgError {
-			c.cfgError = msg
-			c.log.Error("configuration is invalid; keeping the last valid one", "problems", msg)
-			c.reportConfigErrors(pools.Items, err)
-		}
+		return false, fmt.Errorf("read the configuration: %w", err)
+	}
+	l := c.keeper.load(res)
+	if l.newProblems {
+		c.reportConfigErrors(res, l.problems)
+	}
+	if !l.changed {
 		return false, nil
 	}
-	c.cfgError = ""
+	cfg := l.cfg
 	if c.cfg != nil && reflect.DeepEqual(c.cfg.Pools, cfg.Pools) {
-		return false, nil // only status or labels changed: nothing to re-check
+		c.cfg = cfg
+		return false, nil // only advertisements, peers or labels changed: nothing to re-check
 	}
 	var ap []allocator.Pool
 	for _, p := range cfg.Pools {
@@ -272,26 +290,36 @@ func (c *AddressController) loadConfigLocked(ctx context.Context) (bool, error) 
 	for _, key := range moved {
 		c.log.Info("address no longer valid after a pool change; reassigning", "service", key)
 	}
+	if len(moved) > 0 {
+		c.keeper.note(corev1.EventTypeWarning, ReasonAddressesStranded, strandedMessage(moved))
+	}
 	c.cfg = cfg
 	c.stats.setPools(cfg.Pools)
 	return true, nil
 }
 
-// reportConfigErrors records a Warning event on each pool named in the errors.
-func (c *AddressController) reportConfigErrors(pools []heraldv1beta1.IPAddressPool, err error) {
-	es, ok := config.AsErrors(err)
-	if !ok {
-		return
+// strandedMessage names the Services a pool change took addresses from, the first few of them.
+func strandedMessage(keys []string) string {
+	const shown = 10
+	sorted := slices.Sorted(slices.Values(keys))
+	msg := fmt.Sprintf("the pools no longer hold the addresses of %d Services, which get new ones: %s", len(keys), strings.Join(sorted[:min(shown, len(sorted))], ", "))
+	if len(sorted) > shown {
+		msg += fmt.Sprintf(" and %d more", len(sorted)-shown)
 	}
-	for i := range pools {
+	return msg
+}
+
+// reportConfigErrors records a Warning event on each object named in the problems.
+func (c *AddressController) reportConfigErrors(res config.Resources, es config.Errors) {
+	for _, obj := range res.Objects() {
 		var msgs []string
 		for _, e := range es {
-			if e.Kind == "IPAddressPool" && e.Name == pools[i].Name {
+			if e.Kind == config.KindOf(obj) && e.Name == obj.GetName() {
 				msgs = append(msgs, e.Field+": "+e.Message)
 			}
 		}
 		if len(msgs) > 0 {
-			c.recorder.Event(&pools[i], corev1.EventTypeWarning, ReasonConfigInvalid,
+			c.recorder.Event(obj, corev1.EventTypeWarning, ReasonConfigInvalid,
 				"configuration rejected, the last valid one stays in use: "+strings.Join(msgs, "; "))
 		}
 	}

@@ -33,6 +33,7 @@ func startControllerProcess(t *testing.T, f *fixture, extra ...string) *controll
 		"--metrics-bind-address=" + p.metricsAddr,
 		"--health-probe-bind-address=" + freePort(t),
 		"--log-format=text",
+		"--webhook-port=" + strings.TrimPrefix(freePort(t), "127.0.0.1:"),
 	}, extra...)
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	heraldv1beta1 "github.com/heraldlb/herald/api/v1beta1"
 )
@@ -35,20 +36,19 @@ func createNamespace(t *testing.T, prefix string, labels map[string]string) stri
 	return name
 }
 
-// runController runs an address controller in-process until the test ends or stop is called.
-func runController(t *testing.T, opts AddressControllerOptions) (stop func()) {
+// testManager makes a manager for the install namespace, without metrics or health endpoints.
+func testManager(t *testing.T, namespace string) manager.Manager {
 	t.Helper()
-	mgr, err := NewManager(sharedEnv.Config, ManagerOptions{Namespace: opts.Namespace, MetricsAddr: "0", HealthAddr: "0", ShutdownTimeout: 5 * time.Second})
+	mgr, err := NewManager(sharedEnv.Config, ManagerOptions{Namespace: namespace, MetricsAddr: "0", HealthAddr: "0", ShutdownTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.skipNameValidation = true
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	if err := NewAddressController(mgr, opts).SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
+	return mgr
+}
+
+// startManager runs mgr until the test ends or stop is called.
+func startManager(t *testing.T, mgr manager.Manager, what string) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
@@ -60,11 +60,25 @@ func runController(t *testing.T, opts AddressControllerOptions) (stop func()) {
 		stopped = true
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("manager stopped with %v", err)
+			t.Errorf("%s manager stopped with %v", what, err)
 		}
 	}
 	t.Cleanup(stop)
 	return stop
+}
+
+// runController runs an address controller in-process until the test ends or stop is called.
+func runController(t *testing.T, opts AddressControllerOptions) (stop func()) {
+	t.Helper()
+	mgr := testManager(t, opts.Namespace)
+	opts.skipNameValidation = true
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if err := NewAddressController(mgr, opts).SetupWithManager(mgr); err != nil {
+		t.Fatal(err)
+	}
+	return startManager(t, mgr, "controller")
 }
 
 // fixture is one test's world: an install namespace for pools, a Service namespace, and a

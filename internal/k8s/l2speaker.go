@@ -77,6 +77,8 @@ type L2SpeakerOptions struct {
 	Logger     *slog.Logger
 
 	skipNameValidation bool
+	// gauges, when set, replace the process-wide configuration metrics (tests).
+	gauges configGauges
 }
 
 // L2Speaker recomputes, on any change of Services, endpoints, nodes, configuration or live
@@ -93,9 +95,10 @@ type L2Speaker struct {
 	opts      L2SpeakerOptions
 	log       *slog.Logger
 
+	// keeper holds the last valid configuration and reports on it.
+	keeper *configKeeper
+
 	mu sync.Mutex
-	// cfg is the last valid configuration.
-	cfg *config.Config
 	// owned are the addresses this node announced at the last sync, per Service key, for events.
 	owned map[string][]netip.Addr
 	// restored is false until owned was seeded from the status objects of a previous run.
@@ -131,6 +134,7 @@ func NewL2Speaker(mgr manager.Manager, opts L2SpeakerOptions) *L2Speaker {
 		log:       opts.Logger,
 		owned:     map[string][]netip.Addr{},
 		started:   time.Now(),
+		keeper:    newConfigKeeper(opts.Logger, opts.gauges),
 	}
 }
 
@@ -149,6 +153,8 @@ func (s *L2Speaker) SetupWithManager(mgr manager.Manager) error {
 		return []reconcile.Request{l2SyncKey}
 	})
 	membershipEvents := make(chan event.GenericEvent, 1)
+	// One sync at start, so that an empty cluster is handled (and reported) too.
+	membershipEvents <- event.GenericEvent{Object: &corev1.Node{}}
 	var changed <-chan struct{}
 	if s.opts.Membership != nil {
 		changed = s.opts.Membership.Changed()
@@ -167,6 +173,10 @@ func (s *L2Speaker) SetupWithManager(mgr manager.Manager) error {
 		}
 	})); err != nil {
 		return err
+	}
+	if err := mgr.Add(newConfigStateWriter(mgr, s.keeper, s.opts.Namespace,
+		heraldv1beta1.ConfigurationStateSpec{Component: heraldv1beta1.ComponentSpeaker, Node: s.opts.Node}, s.recorder, s.log)); err != nil {
+		return fmt.Errorf("add ConfigurationState writer: %w", err)
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("layer2").
@@ -236,15 +246,7 @@ func (s *L2Speaker) inputs(ctx context.Context) (announcer.Input, error) {
 	if err != nil {
 		return in, err
 	}
-	cfg, err := config.Parse(res)
-	s.mu.Lock()
-	if err == nil {
-		s.cfg = cfg
-	} else {
-		s.log.Error("configuration is invalid; keeping the last valid one", "problems", err.Error())
-	}
-	in.Config = s.cfg
-	s.mu.Unlock()
+	in.Config = s.keeper.load(res).cfg
 
 	var nodes corev1.NodeList
 	if err := s.reader.List(ctx, &nodes); err != nil {
@@ -523,7 +525,12 @@ func (s *L2Speaker) writeL2Status(ctx context.Context, st *heraldv1beta1.Service
 
 // statusObjectName is a stable, valid object name for a node's status about a Service.
 func statusObjectName(node, ns, name string) string {
-	n := node + "-" + ns + "-" + name
+	return boundedName(node + "-" + ns + "-" + name)
+}
+
+// boundedName keeps a generated object name within the 253 characters Kubernetes allows,
+// replacing the tail of a longer one with a hash of the whole.
+func boundedName(n string) string {
 	if len(n) <= 253 {
 		return n
 	}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -50,30 +49,23 @@ func (f *fakeL2) serving() string {
 
 func runL2Speaker(t *testing.T, f *fixture, node string, live membership.Membership) *fakeL2 {
 	t.Helper()
-	mgr, err := NewManager(sharedEnv.Config, ManagerOptions{Namespace: f.install, MetricsAddr: "0", HealthAddr: "0", ShutdownTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	return runL2SpeakerWith(t, f, L2SpeakerOptions{Node: node, Membership: live})
+}
+
+// runL2SpeakerWith runs a speaker of the fixture's namespace and class with a fake layer 2 and
+// one interface, eth0 in 192.0.2.0/24.
+func runL2SpeakerWith(t *testing.T, f *fixture, opts L2SpeakerOptions) *fakeL2 {
+	t.Helper()
+	mgr := testManager(t, f.install)
 	l2 := &fakeL2{}
-	sp := NewL2Speaker(mgr, L2SpeakerOptions{
-		Node: node, Namespace: f.install, LoadBalancerClass: f.class, Membership: live, Layer2: l2,
-		Interfaces: func() ([]announcer.Interface, error) {
-			return []announcer.Interface{{Name: "eth0", Prefixes: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}}}, nil
-		},
-		skipNameValidation: true,
-	})
-	if err := sp.SetupWithManager(mgr); err != nil {
+	opts.Namespace, opts.LoadBalancerClass, opts.Layer2, opts.skipNameValidation = f.install, f.class, l2, true
+	opts.Interfaces = func() ([]announcer.Interface, error) {
+		return []announcer.Interface{{Name: "eth0", Prefixes: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}}}, nil
+	}
+	if err := NewL2Speaker(mgr, opts).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("speaker manager stopped with %v", err)
-		}
-	})
+	startManager(t, mgr, "speaker")
 	return l2
 }
 
@@ -95,6 +87,12 @@ func (f *fixture) announcedService(name, addr, node string) {
 	if err := sharedClient.Status().Update(context.Background(), svc); err != nil {
 		f.t.Fatal(err)
 	}
+	f.endpoint(name, node)
+}
+
+// endpoint gives the Service a ready endpoint on node.
+func (f *fixture) endpoint(name, node string) {
+	f.t.Helper()
 	es := &discoveryv1.EndpointSlice{
 		ObjectMeta:  metav1.ObjectMeta{Name: name + "-x", Namespace: f.ns, Labels: map[string]string{discoveryv1.LabelServiceName: name}},
 		AddressType: discoveryv1.AddressTypeIPv4,

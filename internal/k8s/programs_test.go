@@ -3,6 +3,7 @@ package k8s
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -158,11 +159,13 @@ func TestProgramsServeHealthAndMetricsAndStopOnSIGTERM(t *testing.T) {
 	ns := createNamespace(t, "programs", nil)
 	kubeconfig := writeKubeconfig(t, sharedEnv.Config)
 
+	webhookAddr := freePort(t)
 	for _, tc := range []struct {
 		pkg  string
 		args []string
 	}{
-		{pkg: "controller", args: []string{"--namespace=" + ns, "--load-balancer-class=programs-test"}},
+		{pkg: "controller", args: []string{"--namespace=" + ns, "--load-balancer-class=programs-test",
+			"--webhook-port=" + strings.TrimPrefix(webhookAddr, "127.0.0.1:")}},
 		{pkg: "speaker", args: []string{"--namespace=" + ns, "--node-name=node-1", "--memberlist-bind-address=127.0.0.1",
 			"--memberlist-port=" + strings.TrimPrefix(freePort(t), "127.0.0.1:")}},
 	} {
@@ -200,6 +203,19 @@ func TestProgramsServeHealthAndMetricsAndStopOnSIGTERM(t *testing.T) {
 			waitFor(t, "http://"+healthAddr+"/healthz", "ok", logs)
 			waitFor(t, "http://"+healthAddr+"/readyz", "ok", logs)
 			waitFor(t, "http://"+metricsAddr+"/metrics", fmt.Sprintf(`herald_build_info{commit="unknown",component="%s",version="dev"} 1`, tc.pkg), logs)
+			waitFor(t, "http://"+metricsAddr+"/metrics", "herald_config_loaded 1", logs)
+			if tc.pkg == "controller" {
+				// Ready means the webhook serves a certificate for its Service's name.
+				conn, err := tls.Dial("tcp", webhookAddr, &tls.Config{InsecureSkipVerify: true})
+				if err != nil {
+					t.Fatalf("webhook: %v\nlogs:\n%s", err, logs)
+				}
+				cert := conn.ConnectionState().PeerCertificates[0]
+				conn.Close()
+				if err := cert.VerifyHostname("herald-webhook." + ns + ".svc"); err != nil {
+					t.Errorf("webhook certificate: %v", err)
+				}
+			}
 
 			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
