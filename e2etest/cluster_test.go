@@ -252,3 +252,68 @@ func TestL2NodeExclusionMovesTheAddress(t *testing.T) {
 		t.Errorf("curl %s answered by %q with %s excluded", addr, body, was.Name)
 	}
 }
+
+// The controller and every speaker report the lab's configuration as loaded; a BGPPeer that
+// the webhook would refuse (none runs in the lab), made anyway, shows in every
+// ConfigurationState while traffic keeps flowing; removing it brings them all back to Valid.
+func TestConfigurationStateOfEveryProgram(t *testing.T) {
+	l := requireLab(t)
+	ctx := context.Background()
+	c, err := l.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"controller"}
+	for _, n := range l.Nodes {
+		names = append(names, "speaker-"+n.Name)
+	}
+	results := func() map[string]string {
+		out := map[string]string{}
+		for _, name := range names {
+			var cs heraldv1beta1.ConfigurationState
+			if err := c.Get(ctx, client.ObjectKey{Namespace: lab.HeraldNamespace, Name: name}, &cs); err != nil {
+				out[name] = err.Error()
+				continue
+			}
+			out[name] = string(cs.Status.Result) + ": " + cs.Status.Summary
+		}
+		return out
+	}
+	allStart := func(prefix string) bool {
+		for _, r := range results() {
+			if !strings.HasPrefix(r, prefix) {
+				return false
+			}
+		}
+		return true
+	}
+	eventually(t, 30*time.Second, 200*time.Millisecond, "every ConfigurationState Valid", func() bool { return allStart("Valid") })
+
+	svc := createService(t, "config-state", corev1.IPv4Protocol)
+	addr := lab.IngressAddrs(svc)[0]
+	checkL2(t, l, svc, addr, arpingMAC)
+	own := owner(t, svc, addr)
+	// A second peer to the router's IPv4 address from every node: a duplicate.
+	dup := l.RouterPeers()[0].DeepCopy()
+	dup.Name = "router-duplicate"
+	if err := c.Create(ctx, dup); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(context.Background(), dup) })
+	eventually(t, 30*time.Second, 200*time.Millisecond, "every ConfigurationState Invalid naming the duplicate", func() bool {
+		for _, r := range results() {
+			if !strings.HasPrefix(r, "Invalid") || !strings.Contains(r, "router-duplicate") {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("with the duplicate peer: %v", results())
+	if mac := arpingMAC(addr); mac != own.MAC || curl(addr, 2*time.Second) != own.Name {
+		t.Errorf("with an invalid configuration %s answered by %q, want the owner %s", addr, mac, own.MAC)
+	}
+	if err := c.Delete(ctx, dup); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, 200*time.Millisecond, "every ConfigurationState Valid again", func() bool { return allStart("Valid") })
+}
