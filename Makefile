@@ -185,3 +185,21 @@ e2e-figures: ## Run the failover tests FAILOVER_RUNS times per signal; rewrite d
 .PHONY: clean
 clean: ## Remove bin/ and _output/.
 	rm -rf $(BIN) _output
+
+##@ Packaging: Helm chart, config/default, images
+
+# Helm is pinned in hack/tools like the other tools. Its ldflags set the version it reports and the
+# Kubernetes version `helm lint` and `helm template` assume (that of the client-go it is built with).
+HELM := $(BIN)/helm
+CHART := charts/herald
+HELM_VERSION = $(shell cd $(TOOLS_MOD) && go list -m -f '{{.Version}}' helm.sh/helm/v3)
+HELM_KUBE_MINOR = $(shell cd $(TOOLS_MOD) && go list -m -f '{{if .Replace}}{{.Replace.Version}}{{else}}{{.Version}}{{end}}' k8s.io/client-go | cut -d. -f2)
+HELM_LDFLAGS = -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+	$(foreach p,pkg/chartutil pkg/lint/rules,-X helm.sh/helm/v3/$(p).k8sVersionMajor=1 -X helm.sh/helm/v3/$(p).k8sVersionMinor=$(HELM_KUBE_MINOR))
+
+tools: $(HELM)
+test: $(HELM)
+verify: chart-sync config-default
+
+$(HELM): $(TOOLS_MOD)/go.mod $(TOOLS_MOD)/go.sum
+	cd $(TOOLS_MOD) && go build -ldflags '$(HELM_LDFLAGS)' -o $@ helm.sh/helm/v3/cmd/helm
