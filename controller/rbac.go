@@ -13,7 +13,6 @@ package main
 // +kubebuilder:rbac:groups=herald.io,resources=ipaddresspools/status,verbs=get;patch,namespace=herald-system
 // +kubebuilder:rbac:groups=herald.io,resources=configurationstates,verbs=create,namespace=herald-system
 // +kubebuilder:rbac:groups=herald.io,resources=configurationstates/status,verbs=get;update;patch,namespace=herald-system
-// The validating webhook: its certificate Secret (read directly, never listed or watched) and
-// the caBundle of its ValidatingWebhookConfiguration.
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;create;update,namespace=herald-system
-// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingwebhookconfigurations,verbs=get;patch
+// The validating webhook also needs its certificate Secret and the caBundle of its
+// ValidatingWebhookConfiguration: the Helm chart grants those by name (charts/herald/templates/
+// rbac.yaml) and creates the Secret, so that the controller reads no other Secret.

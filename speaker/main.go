@@ -38,6 +38,7 @@ func main() {
 		handover  time.Duration
 		nodeName  string
 		advertise string
+		excludeIf string
 	)
 	flag.StringVar(&opts.Namespace, "namespace", k8s.DefaultNamespace(), "namespace Herald is installed in; configuration objects are read from it (env POD_NAMESPACE)")
 	flag.StringVar(&nodeName, "node-name", os.Getenv("NODE_NAME"), "name of the node this speaker runs on (env NODE_NAME)")
@@ -55,6 +56,7 @@ func main() {
 	flag.DurationVar(&mlCfg.ProbeTimeout, "memberlist-probe-timeout", membership.DefaultProbeTimeout, "how long a probe waits for an answer")
 	flag.IntVar(&mlCfg.SuspicionMult, "memberlist-suspicion-mult", membership.DefaultSuspicionMult, "probe intervals a suspected speaker has to refute before it is declared dead")
 	flag.DurationVar(&handover, "handover-delay", 500*time.Millisecond, "on SIGTERM, how long this speaker keeps answering after leaving, while the others take over")
+	flag.StringVar(&excludeIf, "exclude-interfaces", "", "comma-separated shell patterns (such as cni*,veth*,kube-ipvs0) of interfaces this speaker never answers on nor elects itself for")
 	flag.IntVar(&l2cfg.Announcements, "gratuitous-count", 5, "gratuitous ARP / unsolicited NA sent when this node takes an address over")
 	flag.DurationVar(&l2cfg.AnnounceInterval, "gratuitous-interval", 250*time.Millisecond, "pause between gratuitous announcements")
 	logger := logging.ParseCommandLine("herald-speaker", "Announces Service addresses from this node with ARP/NDP and BGP.", component)
@@ -63,6 +65,16 @@ func main() {
 		os.Exit(2)
 	}
 	metrics.SetBuildInfo(component)
+	var excluded []string
+	if excludeIf != "" {
+		excluded = strings.Split(excludeIf, ",")
+	}
+	interfaces, err := k8s.SystemInterfacesExcept(excluded)
+	if err != nil {
+		logger.Error("invalid --exclude-interfaces", "error", err)
+		os.Exit(2)
+	}
+	l2opts.Interfaces = interfaces
 
 	mgr, err := k8s.NewManager(nil, opts)
 	if err != nil {
@@ -88,7 +100,7 @@ func main() {
 			}
 		}
 		// The interfaces are read once: a node that gains one is elected for it after a restart.
-		if mlCfg.Meta, err = k8s.SpeakerMeta(); err != nil {
+		if mlCfg.Meta, err = k8s.SpeakerMeta(interfaces); err != nil {
 			logger.Error("cannot list this node's interfaces", "error", err)
 			os.Exit(1)
 		}

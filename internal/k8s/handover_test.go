@@ -6,52 +6,34 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/heraldlb/herald/internal/testenv"
 )
 
 // controllerProcess is a herald-controller binary run by a test.
 type controllerProcess struct {
-	cmd         *exec.Cmd
-	logs        *syncBuffer
+	*testenv.Process
 	metricsAddr string
-	exited      chan struct{}
-	waitErr     error
 }
 
 func startControllerProcess(t *testing.T, f *fixture, extra ...string) *controllerProcess {
 	t.Helper()
-	bin := buildProgram(t, "controller")
-	p := &controllerProcess{logs: &syncBuffer{}, metricsAddr: freePort(t), exited: make(chan struct{})}
+	bin := programs.Build(t, "controller")
+	metricsAddr := testenv.FreePort(t)
 	args := append([]string{
-		"--kubeconfig=" + writeKubeconfig(t, sharedEnv.Config),
+		"--kubeconfig=" + testenv.WriteKubeconfig(t, sharedEnv.Config),
 		"--namespace=" + f.install,
 		"--load-balancer-class=" + f.class,
-		"--metrics-bind-address=" + p.metricsAddr,
-		"--health-probe-bind-address=" + freePort(t),
+		"--metrics-bind-address=" + metricsAddr,
+		"--health-probe-bind-address=" + testenv.FreePort(t),
 		"--log-format=text",
-		"--webhook-port=" + strings.TrimPrefix(freePort(t), "127.0.0.1:"),
+		"--webhook-port=" + strings.TrimPrefix(testenv.FreePort(t), "127.0.0.1:"),
 	}, extra...)
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		p.waitErr = p.cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-		if t.Failed() {
-			t.Logf("controller %d logs:\n%s", p.cmd.Process.Pid, p.logs)
-		}
-	})
-	return p
+	return &controllerProcess{Process: testenv.StartProcess(t, bin, args...), metricsAddr: metricsAddr}
 }
 
 // isLeader reads the leader election gauge from the process's metrics.
@@ -110,10 +92,10 @@ func TestLeaderHandOverAfterSIGKILLKeepsAddressesUnique(t *testing.T) {
 		}
 		return ""
 	})
-	if err := leader.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := leader.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-leader.exited
+	<-leader.Exited()
 
 	var after []string
 	for i := range 10 {
@@ -157,14 +139,14 @@ func TestSIGTERMWhileBusyStopsPromptlyAndLosesNothing(t *testing.T) {
 	}()
 	f.addresses(names[0], 1)
 	sent := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-p.exited:
+	case <-p.Exited():
 		t.Logf("stopped %v after SIGTERM", time.Since(sent).Round(time.Millisecond))
-		if p.waitErr != nil {
-			t.Errorf("exit after SIGTERM: %v", p.waitErr)
+		if err := p.Err(); err != nil {
+			t.Errorf("exit after SIGTERM: %v", err)
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatalf("still running 15s after SIGTERM (the shutdown timeout is 5s)")

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -269,8 +271,41 @@ func TestNodeLackingTheNamedInterfaceIsNotElected(t *testing.T) {
 	})
 }
 
+func TestExcludedInterfacesAreLeftOut(t *testing.T) {
+	ifs := []announcer.Interface{{Name: "eth0"}, {Name: "cni0"}, {Name: "veth1a2b"}, {Name: "kube-ipvs0"}, {Name: "bond0.100"}}
+	for _, tc := range []struct {
+		name     string
+		patterns []string
+		want     []string
+	}{
+		{"no pattern keeps every interface", nil, []string{"eth0", "cni0", "veth1a2b", "kube-ipvs0", "bond0.100"}},
+		{"exact names and globs", []string{"kube-ipvs0", "veth*", "cni?"}, []string{"eth0", "bond0.100"}},
+		{"a pattern matching nothing changes nothing", []string{"docker*"}, []string{"eth0", "cni0", "veth1a2b", "kube-ipvs0", "bond0.100"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, ifc := range withoutInterfaces(slices.Clone(ifs), tc.patterns) {
+				got = append(got, ifc.Name)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("interfaces (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if _, err := SystemInterfacesExcept([]string{"eth[0"}); err == nil || !strings.Contains(err.Error(), `"eth[0"`) {
+		t.Errorf("a malformed pattern gave %v, want an error naming it", err)
+	}
+	list, err := SystemInterfacesExcept([]string{"*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := list(); err != nil || len(got) != 0 {
+		t.Errorf("excluding * listed %v (error %v), want nothing", got, err)
+	}
+}
+
 func TestSpeakerMetaRoundTrip(t *testing.T) {
-	b, err := SpeakerMeta()
+	b, err := SpeakerMeta(systemInterfaces)
 	if err != nil {
 		t.Fatal(err)
 	}

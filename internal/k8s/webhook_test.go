@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	heraldv1beta1 "github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/internal/testenv"
 )
 
 // webhookLabel marks the namespaces a test's webhook configuration covers, so that the shared
@@ -37,7 +38,7 @@ type testWebhook struct {
 // it for the namespaces labelled for the fixture. It returns once the API server calls it.
 func runWebhook(t *testing.T, f *fixture, certs CertOptions) *testWebhook {
 	t.Helper()
-	hostPort := freePort(t)
+	hostPort := testenv.FreePort(t)
 	var port int
 	if _, err := fmt.Sscanf(hostPort[strings.LastIndex(hostPort, ":")+1:], "%d", &port); err != nil {
 		t.Fatal(err)
