@@ -3,7 +3,9 @@ package charts_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,7 +71,9 @@ func TestProgramsWorkWithTheChartRBACAndNothingMore(t *testing.T) {
 	ensureNamespace(t, installNamespace, nil)
 	ensureNamespace(t, "rbac-app", nil)
 	for _, o := range decode(t, render(t)) {
-		if rbacKinds[o.GetKind()] {
+		// The RBAC objects, and the (empty) Secret the chart makes for the webhook certificate,
+		// which the controller may only fill, not create.
+		if rbacKinds[o.GetKind()] || (o.GetKind() == "Secret" && o.GetName() == "herald-webhook-cert") {
 			mustCreate(t, o)
 		}
 	}
@@ -99,7 +103,10 @@ func TestProgramsWorkWithTheChartRBACAndNothingMore(t *testing.T) {
 
 	controller := testenv.StartProcess(t, programs.Build(t, "controller"),
 		"--kubeconfig="+testenv.WriteKubeconfig(t, as("herald-controller")), "--namespace="+installNamespace,
-		"--leader-elect=true", "--metrics-bind-address=0", "--health-probe-bind-address="+testenv.FreePort(t), "--log-format=text")
+		"--leader-elect=true", "--metrics-bind-address=0", "--health-probe-bind-address="+testenv.FreePort(t), "--log-format=text",
+		// As the chart's Deployment passes them (TestChartPassesOnlyFlagsTheProgramsHave).
+		"--webhook-port="+strings.TrimPrefix(testenv.FreePort(t), "127.0.0.1:"),
+		"--webhook-secret-name=herald-webhook-cert", "--webhook-configuration-name=herald-webhook")
 	// --exclude-interfaces='*': the speaker answers ARP/NDP on none of this host's interfaces.
 	_, mlPort, _ := strings.Cut(testenv.FreePort(t), ":")
 	speaker := testenv.StartProcess(t, programs.Build(t, "speaker"),
@@ -181,12 +188,19 @@ func TestProgramsWorkWithTheChartRBACAndNothingMore(t *testing.T) {
 		ct := clientAs(t, "herald-controller")
 		wantForbidden(t, "read the BGP password Secret", ct.Get(ctx, client.ObjectKey{Namespace: installNamespace, Name: "router-password"}, &corev1.Secret{}))
 		wantForbidden(t, "list Secrets", ct.List(ctx, &corev1.SecretList{}, client.InNamespace(installNamespace)))
-		// Allowed, so the API server looks and finds nothing: the test applied only the RBAC.
-		err := ct.Get(ctx, client.ObjectKey{Namespace: installNamespace, Name: "herald-webhook-cert"}, &corev1.Secret{})
-		if !apierrors.IsNotFound(err) {
-			t.Errorf("read its webhook certificate Secret: got %v, want allowed (not found)", err)
-		}
-		err = ct.Get(ctx, client.ObjectKey{Name: "herald-webhook"}, &admissionregistrationv1.ValidatingWebhookConfiguration{})
+		// The chart's empty Secret, filled by the controller with its certificate.
+		eventually(t, "the controller's certificate in the chart's Secret", func() string {
+			var sec corev1.Secret
+			if err := ct.Get(ctx, client.ObjectKey{Namespace: installNamespace, Name: "herald-webhook-cert"}, &sec); err != nil {
+				return err.Error()
+			}
+			if len(sec.Data["tls.crt"]) == 0 || len(sec.Data["ca.crt"]) == 0 {
+				return fmt.Sprintf("Secret keys %v", slices.Collect(maps.Keys(sec.Data)))
+			}
+			return ""
+		})
+		// Allowed, so the API server looks and finds nothing: the test made no webhook configuration.
+		err := ct.Get(ctx, client.ObjectKey{Name: "herald-webhook"}, &admissionregistrationv1.ValidatingWebhookConfiguration{})
 		if !apierrors.IsNotFound(err) {
 			t.Errorf("read its ValidatingWebhookConfiguration: got %v, want allowed (not found)", err)
 		}
