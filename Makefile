@@ -82,21 +82,25 @@ E2E ?= yes
 
 .PHONY: test
 test: tools deps lab-deps ## Run every test: unit, envtest, privileged namespace tests and the lab e2e tests (as root).
-	{ go test -json $(TEST_FLAGS) $(TEST_PKGS); \
+	{ go test -json $(TEST_FLAGS) $(TEST_PKGS); (cd hack/plot && go test -json ./...); \
 	  if [ "$(E2E)" = yes ]; then cd e2etest && go test -json $(E2E_FLAGS) ./...; fi; } | go run ./hack/testsummary
 
 # Each benchmark rewrites only its own section of $(BENCH_OUT); see hack/bench.
 BENCH := $(BIN)/herald-bench
 BENCH_OUT ?= docs/benchmarks.md
-BENCH_N ?= 1000,3000
+BENCH_N ?= 1000,5000
 BENCH_REPS ?= 3
 ALLOC_BENCHTIME ?= 1s
 ALLOC_BENCH_ARGS = -run '^$$' -bench BenchmarkAllocate -benchmem -benchtime=$(ALLOC_BENCHTIME) ./internal/allocator/
 
 .PHONY: bench
-bench: tools ## Run the allocator and end-to-end controller benchmarks; rewrite docs/benchmarks.md (~15 min).
+bench: tools ## Every performance figure (as root): docs/benchmarks.md, docs/failover.md, docs/bgp-failover.md (~45 min).
 	$(MAKE) --no-print-directory bench-allocator
 	$(MAKE) --no-print-directory bench-controller
+	$(MAKE) --no-print-directory bench-bgp
+	$(MAKE) --no-print-directory bench-speaker
+	$(MAKE) --no-print-directory e2e-figures
+	$(MAKE) --no-print-directory bench-plots
 
 .PHONY: bench-tool
 bench-tool: ## Build the benchmark program hack/bench into bin/herald-bench.
@@ -109,6 +113,23 @@ bench-allocator: bench-tool ## Allocator micro-benchmarks into the allocator sec
 .PHONY: bench-controller
 bench-controller: tools bench-tool ## herald-controller end to end against kube-apiserver and etcd into the controller section.
 	$(BENCH) controller -n $(BENCH_N) -reps $(BENCH_REPS) -out $(BENCH_OUT)
+
+# Runs of the 10,000-prefix measurement against FRR.
+BGP_RUNS ?= 5
+# Announced addresses in the speaker benchmark.
+BENCH_SERVICES ?= 5000
+
+.PHONY: bench-plots
+bench-plots: ## Draw docs/img/*.png from the CSV files the benchmarks wrote (hack/plot, a module of its own).
+	cd hack/plot && go run . -dir $(CURDIR)/docs/img
+
+.PHONY: bench-bgp
+bench-bgp: deps ## A speaker advertising 10,000 prefixes to FRR (as root), into the bgp section.
+	HERALD_BGP_RUNS=$(BGP_RUNS) HERALD_WRITE_FIGURES=1 go test -count=1 -run '^TestFRRReceives10000Prefixes$$' -v ./internal/bgp/
+
+.PHONY: bench-speaker
+bench-speaker: tools lab-deps ## Speakers in the lab: CPU and RSS idle and with BENCH_SERVICES addresses, reaction times (as root).
+	cd e2etest && HERALD_BENCH_SERVICES=$(BENCH_SERVICES) HERALD_WRITE_FIGURES=1 go test -count=1 -timeout 30m -run '^$$' -bench BenchmarkSpeakers -benchtime 1x .
 
 ##@ Verify
 
@@ -127,7 +148,7 @@ lint: $(GOLANGCI_LINT) ## golangci-lint, including the layering rules.
 .PHONY: verify
 verify: generate manifests vet lint ## Regenerate, format-check, vet, lint; fail on any drift.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
-	go mod tidy && (cd $(TOOLS_MOD) && go mod tidy) && (cd e2etest && go mod tidy && go vet ./...)
+	go mod tidy && (cd $(TOOLS_MOD) && go mod tidy) && (cd e2etest && go mod tidy && go vet ./...) && (cd hack/plot && go mod tidy && go vet ./...)
 	@if [ -n "$$(git status --porcelain)" ]; then echo "generated or tidied files differ from the commit:"; git status --porcelain; git --no-pager diff --stat; exit 1; fi
 
 ##@ Lab

@@ -32,6 +32,9 @@ func (l *Lab) Client() (client.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lab: kubeconfig: %w", err)
 	}
+	// No client-side throttling (client-go's default is 5 requests/s): tests and benchmarks make
+	// thousands of objects, and the API server has its own fairness.
+	cfg.QPS, cfg.Burst = 1000, 2000
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return nil, err

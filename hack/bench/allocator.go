@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/heraldlb/herald/internal/benchdoc"
 	"io"
 	"regexp"
 	"slices"
@@ -123,12 +124,12 @@ func parseBenchLine(line string) (parsedLine, bool) {
 }
 
 // allocatorSection renders the benchmark output as the allocator section of docs/benchmarks.md.
-func allocatorSection(out benchOutput, m machine, load, command string) string {
+func allocatorSection(out benchOutput, m benchdoc.Machine, load, command string) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("## Allocator micro-benchmarks\n\n")
-	measured := fmt.Sprintf("Measured %s (UTC) on: %s", m.date, m)
-	if out.cpu != "" && out.cpu != m.cpuModel {
+	measured := fmt.Sprintf("Measured %s (UTC) on: %s", m.Date, m)
+	if out.cpu != "" && out.cpu != m.CPUModel {
 		measured += fmt.Sprintf(" (go test reports `%s`)", out.cpu)
 	}
 	p("%s", paragraph(measured+". "+load+"."))
@@ -188,6 +189,7 @@ func allocatorSection(out benchOutput, m machine, load, command string) string {
 			p("\nAcross the %d `BenchmarkAllocate` rows, ns/op ranges from %s to %s (%.1fx).\n", len(ns), formatMetric(lo), formatMetric(hi), hi/lo)
 		}
 	}
+	p("\n![ns per Assign+Release against the pool's size, one line per fill: flat](img/allocator.png)\n")
 	return b.String()
 }
 

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/heraldlb/herald/internal/benchdoc"
 	"os"
 	"os/signal"
 	"strconv"
@@ -98,7 +99,10 @@ func controllerCommand(args []string) error {
 	}
 	load := sampleCPU().describeLoadSince(before)
 	command := fmt.Sprintf("bin/herald-bench controller -n %s -reps %d -out %s", *nFlag, *reps, *out)
-	section, _, correct := controllerSection(results, describeMachine(), load, *reps, command)
+	if err := liveCSV(*out, results); err != nil {
+		return err
+	}
+	section, _, correct := controllerSection(results, benchdoc.Describe(), load, *reps, command)
 	if err := writeSection(*out, "controller", section); err != nil {
 		return err
 	}
@@ -121,7 +125,10 @@ func allocatorCommand(args []string) error {
 		return err
 	}
 	load := "1-minute load average when the results were written: " + loadAverage()
-	if err := writeSection(*out, "allocator", allocatorSection(parsed, describeMachine(), load, *command)); err != nil {
+	if err := writeSection(*out, "allocator", allocatorSection(parsed, benchdoc.Describe(), load, *command)); err != nil {
+		return err
+	}
+	if err := allocatorCSV(*out, parsed); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "wrote the allocator section of %s\n", *out)

@@ -1,13 +1,6 @@
 package main
 
-import (
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
-)
+import "github.com/heraldlb/herald/internal/benchdoc"
 
 // docIntro starts a benchmarks file that does not exist yet.
 const docIntro = `# Benchmarks
@@ -20,59 +13,18 @@ all of them.
 
 | section | what it measures | regenerate with |
 | --- | --- | --- |
-| allocator | one Assign plus Release in pools of every size and fill (` + "`internal/allocator`" + `) | ` + "`make bench-allocator`" + ` |
-| controller | herald-controller end to end against a real kube-apiserver and etcd | ` + "`make bench-controller`" + ` |
+| allocator | one Assign plus Release in pools of every size and fill (` + "`" + `internal/allocator` + "`" + `); plot ` + "`" + `img/allocator.png` + "`" + ` | ` + "`" + `make bench-allocator` + "`" + ` |
+| controller | herald-controller end to end against a real kube-apiserver and etcd, 1000 and 5000 Services; plot ` + "`" + `img/live-latency.png` + "`" + ` | ` + "`" + `make bench-controller` + "`" + ` |
+| bgp | one speaker advertising and withdrawing 10,000 prefixes to FRR | ` + "`" + `make bench-bgp` + "`" + ` |
+| speaker | speakers in the lab: CPU and RSS idle and with 5000 addresses; reaction time from a Service's creation to ARP and to the router | ` + "`" + `make bench-speaker` + "`" + ` |
+
+Elsewhere: layer 2 failover in [failover.md](failover.md) and BGP failover (router dropping a
+dead node, ETP Local, router restart) in [bgp-failover.md](bgp-failover.md), both from
+` + "`" + `make e2e-figures` + "`" + `; recovery from faults in [chaos.md](chaos.md), from ` + "`" + `make chaos` + "`" + `. Plots are
+drawn by ` + "`" + `make bench-plots` + "`" + ` from the CSV files the benchmarks leave in ` + "`" + `img/` + "`" + `.
 `
 
-// writeSection replaces the text between the section's markers in the file at path, appending
-// the section when the markers are missing and creating the file when it is.
+// writeSection writes one section of the benchmarks file (see internal/benchdoc).
 func writeSection(path, name, body string) error {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		b, err = []byte(docIntro), nil
-	}
-	if err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
-	}
-	doc, err := replaceSection(string(b), name, body)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".benchmarks-*.md")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(doc); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
-// replaceSection puts body between `<!-- name:begin -->` and `<!-- name:end -->` in doc.
-func replaceSection(doc, name, body string) (string, error) {
-	begin, end := "<!-- "+name+":begin -->", "<!-- "+name+":end -->"
-	body = strings.TrimRight(body, "\n") + "\n"
-	i := strings.Index(doc, begin)
-	j := strings.Index(doc, end)
-	switch {
-	case i < 0 && j < 0:
-		return strings.TrimRight(doc, "\n") + "\n\n" + begin + "\n" + body + end + "\n", nil
-	case i < 0 || j < i:
-		return "", fmt.Errorf("markers of section %s are missing or out of order", name)
-	}
-	if strings.Contains(doc[j+len(end):], begin) {
-		return "", fmt.Errorf("section %s appears twice", name)
-	}
-	return doc[:i] + begin + "\n" + body + doc[j:], nil
+	return benchdoc.WriteSection(path, name, body, docIntro)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/heraldlb/herald/internal/benchdoc"
 	"strings"
 	"time"
 )
@@ -183,7 +184,7 @@ func (r *nResults) problems() []string {
 
 // controllerSection renders the results as the controller section of docs/benchmarks.md. It
 // returns whether every target was met and whether every run was correct.
-func controllerSection(results []*nResults, m machine, load string, reps int, command string) (string, bool, bool) {
+func controllerSection(results []*nResults, m benchdoc.Machine, load string, reps int, command string) (string, bool, bool) {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	var ns []string
@@ -191,7 +192,7 @@ func controllerSection(results []*nResults, m machine, load string, reps int, co
 		ns = append(ns, fmt.Sprintf("N=%d", r.n))
 	}
 	p("## herald-controller end to end\n\n")
-	p("%s", paragraph(fmt.Sprintf("Measured %s (UTC) on: %s.", m.date, m)))
+	p("%s", paragraph(fmt.Sprintf("Measured %s (UTC) on: %s.", m.Date, m)))
 	p("%s", paragraph("kube-apiserver and etcd (from `make tools`), herald-controller (built from the working "+
 		"tree, default flags: 8 workers, leader election on, JSON logs at info) and the benchmark's own clients "+
 		"and watch share the machine. Reproduce with `make bench-controller` (part of `make bench`), which runs:"))
@@ -244,6 +245,7 @@ func controllerSection(results []*nResults, m machine, load string, reps int, co
 		p("\n")
 	}
 
+	p("![share of Services addressed within a latency, live creation, every run of each N](img/live-latency.png)\n\n")
 	p("### Figures\n\n")
 	p("p50 and max over the %d runs. Latency percentiles are taken over the Services of one run first.\n\n", reps)
 	p("| scenario | figure |")

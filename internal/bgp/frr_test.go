@@ -3,10 +3,14 @@ package bgp
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heraldlb/herald/internal/benchdoc"
 )
 
 const routerWait = 60 * time.Second
@@ -198,11 +202,21 @@ func TestFRRTwoHopsAwayWithEBGPMultiHop(t *testing.T) {
 	})
 }
 
-// TestFRRReceives10000Prefixes logs how long one speaker takes from Set until FRR holds
-// 10,000 prefixes (IPv6 /128s: the IPv4 documentation ranges hold only 768 /32s).
+// TestFRRReceives10000Prefixes measures how long one speaker takes from Set until FRR holds
+// 10,000 prefixes (IPv6 /128s: the IPv4 documentation ranges hold only 768 /32s), and until FRR
+// holds none after they are withdrawn. HERALD_BGP_RUNS sets the runs (default 1);
+// HERALD_WRITE_FIGURES=1 writes the bgp section of docs/benchmarks.md (make bench-bgp).
 func TestFRRReceives10000Prefixes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("measurement; skipped with -short")
+	}
+	runs := 1
+	if s := os.Getenv("HERALD_BGP_RUNS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			t.Fatalf("HERALD_BGP_RUNS=%q: want a positive number", s)
+		}
+		runs = n
 	}
 	s := newStar(t, 1)
 	r := startFRR(t, s.router, frrConfig([]string{"192.0.2.1"}))
@@ -215,13 +229,51 @@ func TestFRRReceives10000Prefixes(t *testing.T) {
 		a := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0x00, 0x10, 14: byte(i >> 8), 15: byte(i)})
 		prefixes = append(prefixes, netip.PrefixFrom(a, 128))
 	}
-	start := time.Now()
-	h.set(t, speakerDesired(1, prefixes...))
-	setDone := time.Since(start)
-	eventually(t, "FRR to hold 10,000 prefixes", 5*time.Minute, func() bool {
-		return r.receivedPrefixes(t, "ipv6", "192.0.2.1") == n
-	})
-	t.Logf("%d prefixes: Set returned after %v, FRR held them all after %v", n, setDone, time.Since(start))
+	var adv, wd []time.Duration
+	for i := range runs {
+		start := time.Now()
+		h.set(t, speakerDesired(1, prefixes...))
+		eventually(t, "FRR to hold 10,000 prefixes", 5*time.Minute, func() bool {
+			return r.receivedPrefixes(t, "ipv6", "192.0.2.1") == n
+		})
+		adv = append(adv, time.Since(start))
+		start = time.Now()
+		h.set(t, speakerDesired(1))
+		eventually(t, "FRR to hold none", 5*time.Minute, func() bool {
+			return r.receivedPrefixes(t, "ipv6", "192.0.2.1") == 0
+		})
+		wd = append(wd, time.Since(start))
+		t.Logf("run %d/%d: FRR held all %d prefixes %v after Set, none %v after they were withdrawn", i+1, runs, n, adv[i], wd[i])
+	}
+	if os.Getenv("HERALD_WRITE_FIGURES") != "1" {
+		return
+	}
+	path, err := benchdoc.DefaultPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := benchdoc.Describe()
+	ms := func(ds []time.Duration, q float64) string {
+		ds = slices.Sorted(slices.Values(ds))
+		return ds[int(q*float64(len(ds)-1))].Round(time.Millisecond).String()
+	}
+	body := fmt.Sprintf(`## BGP: 10,000 prefixes to FRR
+
+Measured %s (UTC) on: %s, with `+"`make bench-bgp`"+` (TestFRRReceives10000Prefixes in internal/bgp,
+HERALD_BGP_RUNS=%d). One speaker (GoBGP in a network namespace) and FRR 8.4 (bgpd and zebra) in
+another, over a veth pair, one eBGP session carrying IPv6. The time runs from the speaker's Set
+of 10,000 /128 routes (or of none) until FRR's `+"`show bgp ipv6 unicast summary`"+` counts all of them
+(or none).
+
+| | runs | p50 | max |
+| --- | --- | --- | --- |
+| advertise 10,000 prefixes until FRR holds all | %d | %s | %s |
+| withdraw them until FRR holds none | %d | %s | %s |
+`, m.Date, m, runs, runs, ms(adv, 0.5), ms(adv, 1), runs, ms(wd, 0.5), ms(wd, 1))
+	if err := benchdoc.WriteSection(path, "bgp", body, benchdoc.Intro); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote the bgp section of %s", path)
 }
 
 func (r *frr) receivedPrefixes(t *testing.T, af, neighbor string) int {

@@ -1,4 +1,4 @@
-package main
+package benchdoc
 
 import (
 	"bufio"
@@ -10,36 +10,36 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/heraldlb/herald/internal/testenv"
 )
 
-// machine describes where and from what figures were measured.
-type machine struct {
-	cpuModel string
-	cpus     int
-	memory   string
-	kernel   string
-	goVer    string
-	date     string
-	commit   string
+// Machine describes where and from what figures were measured.
+type Machine struct {
+	CPUModel  string
+	CPUs      int
+	Memory    string
+	Kernel    string
+	GoVersion string
+	// Date is the UTC day of the measurement; Commit the revision of the working tree.
+	Date   string
+	Commit string
 }
 
-func describeMachine() machine {
-	return machine{
-		cpuModel: procField("/proc/cpuinfo", "model name"),
-		cpus:     runtime.NumCPU(),
-		memory:   memTotal(),
-		kernel:   strings.TrimSpace(readFile("/proc/sys/kernel/osrelease")),
-		goVer:    runtime.Version(),
-		date:     time.Now().UTC().Format("2006-01-02"),
-		commit:   commit(),
+// Describe describes this machine and the working tree now.
+func Describe() Machine {
+	return Machine{
+		CPUModel:  procField("/proc/cpuinfo", "model name"),
+		CPUs:      runtime.NumCPU(),
+		Memory:    memTotal(),
+		Kernel:    strings.TrimSpace(readFile("/proc/sys/kernel/osrelease")),
+		GoVersion: runtime.Version(),
+		Date:      time.Now().UTC().Format("2006-01-02"),
+		Commit:    commit(),
 	}
 }
 
 // String is one sentence for the documentation.
-func (m machine) String() string {
-	return fmt.Sprintf("%s, %d CPUs (nproc), %s RAM, Linux %s, %s; commit %s", m.cpuModel, m.cpus, m.memory, m.kernel, m.goVer, m.commit)
+func (m Machine) String() string {
+	return fmt.Sprintf("%s, %d CPUs (nproc), %s RAM, Linux %s, %s; commit %s", m.CPUModel, m.CPUs, m.Memory, m.Kernel, m.GoVersion, m.Commit)
 }
 
 func readFile(path string) string {
@@ -78,16 +78,12 @@ func memTotal() string {
 
 // commit is the revision of the working tree, and whether it has uncommitted changes.
 func commit() string {
-	root, err := testenv.RepoRoot()
-	if err != nil {
-		return "unknown"
-	}
-	rev, err := exec.Command("git", "-C", root, "rev-parse", "--short=12", "HEAD").Output()
+	rev, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
 	if err != nil {
 		return "unknown"
 	}
 	out := strings.TrimSpace(string(rev))
-	if st, err := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
 		out += " with uncommitted changes"
 	}
 	return out
