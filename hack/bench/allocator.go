@@ -4,12 +4,13 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"github.com/heraldlb/herald/internal/benchdoc"
 	"io"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/heraldlb/herald/internal/benchdoc"
 )
 
 // benchRow is one result line of `go test -bench`.

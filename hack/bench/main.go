@@ -16,7 +16,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/heraldlb/herald/internal/benchdoc"
 	"os"
 	"os/signal"
 	"strconv"
@@ -25,6 +24,8 @@ import (
 
 	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/heraldlb/herald/internal/benchdoc"
 )
 
 const usage = `Usage:

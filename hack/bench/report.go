@@ -2,9 +2,10 @@ package main
 
 import (
 	"fmt"
-	"github.com/heraldlb/herald/internal/benchdoc"
 	"strings"
 	"time"
+
+	"github.com/heraldlb/herald/internal/benchdoc"
 )
 
 // Targets the controller is held to.

@@ -125,7 +125,7 @@ func (s *L2Speaker) password(ctx context.Context, name string) (string, error) {
 	switch {
 	case apierrors.IsNotFound(err):
 		delete(s.passwords, name)
-		return "", fmt.Errorf("Secret %q not found", name)
+		return "", fmt.Errorf("the Secret %q is not found", name)
 	case err != nil:
 		if pw, ok := s.passwords[name]; ok {
 			return pw, nil
@@ -135,7 +135,7 @@ func (s *L2Speaker) password(ctx context.Context, name string) (string, error) {
 	pw, ok := sec.Data["password"]
 	if !ok {
 		delete(s.passwords, name)
-		return "", fmt.Errorf("Secret %q has no \"password\" key", name)
+		return "", fmt.Errorf("the Secret %q has no \"password\" key", name)
 	}
 	s.passwords[name] = string(pw)
 	return string(pw), nil
