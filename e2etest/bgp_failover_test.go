@@ -83,11 +83,7 @@ func waitWithout(t *testing.T, addrs []netip.Addr, node string, start time.Time,
 // router. HERALD_FAILOVER_RUNS sets the runs.
 func TestBGPFailoverRouterDropsADeadNode(t *testing.T) {
 	l := requireLab(t)
-	svc := createBGPService(t, lab.ServiceSpec{Namespace: "e2e", Name: "bgp-failover", Families: []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol}})
-	addrs := lab.IngressAddrs(svc)
-	for _, a := range addrs {
-		waitNextHops(t, a, nodeAddrs(t, a), 30*time.Second)
-	}
+	_, addrs := bgpServiceEverywhere(t, "bgp-failover")
 	runs := failoverRuns(t)
 	const victim = "node2"
 	kill := func(figure string) {

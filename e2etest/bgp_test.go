@@ -65,24 +65,26 @@ func hostPrefix(a netip.Addr) netip.Prefix { return netip.PrefixFrom(a, a.BitLen
 func nodeAddrs(t *testing.T, a netip.Addr, names ...string) []netip.Addr {
 	t.Helper()
 	if len(names) == 0 {
-		for _, n := range theLab.Nodes {
-			names = append(names, n.Name)
-		}
+		names = allNodeNames()
 	}
-	var out []netip.Addr
 	for _, name := range names {
-		n, ok := theLab.Node(name)
-		if !ok {
+		if _, ok := theLab.Node(name); !ok {
 			t.Fatalf("no node %s", name)
 		}
-		if a.Is4() {
-			out = append(out, n.Addr4)
-		} else {
-			out = append(out, n.Addr6)
-		}
 	}
-	slices.SortFunc(out, func(x, y netip.Addr) int { return x.Compare(y) })
-	return out
+	return nodeAddrsOf(a, names...)
+}
+
+// bgpServiceEverywhere makes a dual-stack Service from the BGP pool with an endpoint on every
+// node and waits until the router has each of its addresses via every node.
+func bgpServiceEverywhere(t *testing.T, name string) (*corev1.Service, []netip.Addr) {
+	t.Helper()
+	svc := createBGPService(t, lab.ServiceSpec{Namespace: "e2e", Name: name, Families: []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol}})
+	addrs := lab.IngressAddrs(svc)
+	for _, a := range addrs {
+		waitNextHops(t, a, nodeAddrs(t, a), 30*time.Second)
+	}
+	return svc, addrs
 }
 
 // waitNextHops waits until the router's installed route to a has exactly the next hops want
@@ -367,11 +369,7 @@ func removeNodeLabel(t *testing.T, c client.Client, node, key string) {
 // The router dies and comes back: every session is re-established and the routes return.
 func TestBGPRouterRestartSessionsAndRoutesComeBack(t *testing.T) {
 	l := requireLab(t)
-	svc := createBGPService(t, lab.ServiceSpec{Namespace: "e2e", Name: "bgp-router-restart", Families: []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol}})
-	addrs := lab.IngressAddrs(svc)
-	for _, a := range addrs {
-		waitNextHops(t, a, nodeAddrs(t, a), 30*time.Second)
-	}
+	svc, addrs := bgpServiceEverywhere(t, "bgp-router-restart")
 	start := time.Now()
 	if err := l.RestartRouter(context.Background()); err != nil {
 		t.Fatal(err)

@@ -25,11 +25,7 @@ func TestAPIServerOutageKeepsTrafficFlowing(t *testing.T) {
 	addr := lab.IngressAddrs(svc)[0]
 	checkL2(t, l, svc, addr, arpingMAC)
 	own := owner(t, svc, addr)
-	bsvc := createBGPService(t, lab.ServiceSpec{Namespace: "e2e", Name: "outage-bgp", Families: []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol}})
-	baddrs := lab.IngressAddrs(bsvc)
-	for _, a := range baddrs {
-		waitNextHops(t, a, nodeAddrs(t, a), 30*time.Second)
-	}
+	_, baddrs := bgpServiceEverywhere(t, "outage-bgp")
 
 	wait, err := l.Signal("kube-apiserver", syscall.SIGKILL)
 	if err != nil {

@@ -131,9 +131,12 @@ type Node struct {
 }
 
 // Addrs returns the node's segment addresses, IPv4 first.
-func (n Node) Addrs() []netip.Addr {
+func (n Node) Addrs() []netip.Addr { return validAddrs(n.Addr4, n.Addr6) }
+
+// validAddrs returns the valid ones of addrs, in order.
+func validAddrs(addrs ...netip.Addr) []netip.Addr {
 	var out []netip.Addr
-	for _, a := range []netip.Addr{n.Addr4, n.Addr6} {
+	for _, a := range addrs {
 		if a.IsValid() {
 			out = append(out, a)
 		}

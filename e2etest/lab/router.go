@@ -65,15 +65,7 @@ type Router struct {
 }
 
 // Addrs returns the router's segment addresses, IPv4 first.
-func (r Router) Addrs() []netip.Addr {
-	var out []netip.Addr
-	for _, a := range []netip.Addr{r.Addr4, r.Addr6} {
-		if a.IsValid() {
-			out = append(out, a)
-		}
-	}
-	return out
-}
+func (r Router) Addrs() []netip.Addr { return validAddrs(r.Addr4, r.Addr6) }
 
 // RouterOnlyPrefixes are the prefixes the router announces to the nodes.
 func (l *Lab) RouterOnlyPrefixes() []string {
