@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -55,14 +56,14 @@ func runL2Speaker(t *testing.T, f *fixture, node string, live membership.Members
 }
 
 // runL2SpeakerWith runs a speaker of the fixture's namespace and class with a fake layer 2 and
-// one interface, eth0 in 192.0.2.0/24.
+// one interface, eth0 in 192.0.2.0/24 and 2001:db8:5::/64.
 func runL2SpeakerWith(t *testing.T, f *fixture, opts L2SpeakerOptions) *fakeL2 {
 	t.Helper()
 	mgr := testManager(t, f.install)
 	l2 := &fakeL2{}
 	opts.Namespace, opts.LoadBalancerClass, opts.Layer2, opts.skipNameValidation = f.install, f.class, l2, true
 	opts.Interfaces = func() ([]announcer.Interface, error) {
-		return []announcer.Interface{{Name: "eth0", Prefixes: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}}}, nil
+		return []announcer.Interface{{Name: "eth0", Prefixes: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8:5::/64")}}}, nil
 	}
 	if err := NewL2Speaker(mgr, opts).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
@@ -204,6 +205,68 @@ func TestExcludedNodeAndAddressesOutsidePoolsAreNeverAnnounced(t *testing.T) {
 	}
 }
 
+// A dual-stack Service whose families have different owners: each owner keeps its own
+// ServiceL2Status; neither takes the other's for a dead node's leftover.
+func TestEachFamilysOwnerKeepsItsOwnStatus(t *testing.T) {
+	f := newFixture(t)
+	n1, n2 := f.ns+"-n1", f.ns+"-n2"
+	createNode(t, n1, map[string]string{"family": "v4"})
+	createNode(t, n2, map[string]string{"family": "v6"})
+	f.pool("v4", nil, "192.0.2.0/28")
+	f.pool("v6", nil, "2001:db8:5::/120")
+	for _, fam := range []string{"v4", "v6"} {
+		ad := &heraldv1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: fam, Namespace: f.install},
+			Spec: heraldv1beta1.L2AdvertisementSpec{IPAddressPools: []heraldv1beta1.ObjectName{heraldv1beta1.ObjectName(fam)},
+				NodeSelectors: []metav1.LabelSelector{{MatchLabels: map[string]string{"family": fam}}}}}
+		if err := sharedClient.Create(context.Background(), ad); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.announcedService("web", "192.0.2.5", n1)
+	svc := f.get("web")
+	svc.Status.LoadBalancer.Ingress = desiredIngress([]netip.Addr{netip.MustParseAddr("192.0.2.5"), netip.MustParseAddr("2001:db8:5::5")})
+	if err := sharedClient.Status().Update(context.Background(), svc); err != nil {
+		t.Fatal(err)
+	}
+	live := func() membership.Membership { return membership.NewStatic(n1, n2) }
+	l2a, l2b := runL2Speaker(t, f, n1, live()), runL2Speaker(t, f, n2, live())
+	want := fmt.Sprintf("%s:%s/web:[192.0.2.5]:[eth0] %s:%s/web:[2001:db8:5::5]:[eth0]", n1, f.ns, n2, f.ns)
+	check := func() string {
+		if a, b := l2a.serving(), l2b.serving(); a != "eth0=192.0.2.5" || b != "eth0=2001:db8:5::5" {
+			return fmt.Sprintf("n1 serves %q, n2 serves %q", a, b)
+		}
+		if got := f.l2Statuses(); got != want {
+			return fmt.Sprintf("statuses %q, want %q", got, want)
+		}
+		return ""
+	}
+	eventually(t, "one status per family's owner", check)
+	// Each speaker syncs again at least every few seconds (BGP session refresh aside, every
+	// event): the statuses must stay as they are, not be deleted and made again.
+	st := func() map[string]string {
+		var list heraldv1beta1.ServiceL2StatusList
+		if err := sharedClient.List(context.Background(), &list, client.InNamespace(f.install)); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, s := range list.Items {
+			out[s.Name] = string(s.UID)
+		}
+		return out
+	}
+	before := st()
+	for range 3 {
+		f.touch("web")
+		time.Sleep(500 * time.Millisecond)
+		if msg := check(); msg != "" {
+			t.Fatal(msg)
+		}
+	}
+	if after := st(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("status objects were replaced: %v, then %v", before, after)
+	}
+}
+
 // A node that died cannot remove its status objects: the new owner does.
 func TestNewOwnerRemovesADeadNodesStatus(t *testing.T) {
 	f := newFixture(t)
@@ -324,5 +387,19 @@ func TestSpeakerMetaRoundTrip(t *testing.T) {
 	}
 	if metaInterfaces(nil) != nil || metaInterfaces([]byte("garbage")) != nil {
 		t.Error("missing or bad metadata must decode as unknown (nil)")
+	}
+}
+
+// touch changes an annotation of the Service, so that every speaker syncs again.
+func (f *fixture) touch(name string) {
+	f.t.Helper()
+	svc := f.get(name)
+	patch := client.MergeFrom(svc.DeepCopy())
+	if svc.Annotations == nil {
+		svc.Annotations = map[string]string{}
+	}
+	svc.Annotations["test.herald.io/touched"] = time.Now().Format(time.RFC3339Nano)
+	if err := sharedClient.Patch(context.Background(), svc, patch); err != nil {
+		f.t.Fatal(err)
 	}
 }
