@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -99,7 +100,11 @@ func runSpeakerBench(b *testing.B, l *lab.Lab, n int) speakerBench {
 		for range 10 + i {
 			a = a.Next()
 		}
-		r.reactionL2 = append(r.reactionL2, reaction(b, l, fmt.Sprintf("react-l2-%d", i), a, "", func() bool { return arpingOnce(a, 1) != "" }))
+		r.reactionL2 = append(r.reactionL2, reaction(b, l, fmt.Sprintf("react-l2-%d", i), a, "", func() bool {
+			// Asks every 10ms until answered (arping waits a whole second for each answer).
+			_, err := lab.Output(l.ClientNS, filepath.Join(l.BinDir(), "herald-lab"), "arp-wait", "-iface", lab.NodeIf, "-addr", a.String(), "-timeout", "30s")
+			return err == nil
+		}))
 		ab := firstBGP
 		for range 10 + i {
 			ab = ab.Next()
@@ -230,7 +235,9 @@ func createBenchService(ctx context.Context, l *lab.Lab, c client.Client, ns, po
 	policy := corev1.IPFamilyPolicySingleStack
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: map[string]string{annotationAddressPool: pool}},
 		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, IPFamilies: []corev1.IPFamily{corev1.IPv6Protocol}, IPFamilyPolicy: &policy,
-			Selector: map[string]string{"app": name}, Ports: []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 80}}}}
+			// Thousands of Services: the node port range (2768 ports) would run out.
+			AllocateLoadBalancerNodePorts: ptr.To(false),
+			Selector:                      map[string]string{"app": name}, Ports: []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 80}}}}
 	es := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{discoveryv1.LabelServiceName: name}},
 		AddressType: discoveryv1.AddressTypeIPv6}
 	for _, n := range l.Nodes {

@@ -311,7 +311,8 @@ func writeFigures() error {
 		wrote = true
 	}
 	if !wrote {
-		return fmt.Errorf("HERALD_WRITE_FIGURES=1 needs both layer 2 failover tests, the BGP figure tests, or the full chaos tests to run")
+		// A benchmark run (make bench-speaker) writes its own section.
+		fmt.Println("e2etest: HERALD_WRITE_FIGURES=1, but no failover, BGP or full chaos figures to write")
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,6 +75,14 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	code := m.Run()
+	// The programs run with the chart's RBAC (lab/rbac.go): after every test, none of their
+	// requests may have been refused.
+	if code == 0 {
+		if refused := theLab.RefusedRequests(); len(refused) > 0 {
+			fmt.Fprintf(os.Stderr, "e2etest: the API server refused requests of the programs, which run with the chart's RBAC:\n%s\n", strings.Join(refused, "\n"))
+			code = 1
+		}
+	}
 	if code == 0 {
 		if err := writeFigures(); err != nil {
 			fmt.Fprintln(os.Stderr, "e2etest: figures:", err)

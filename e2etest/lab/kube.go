@@ -96,7 +96,7 @@ func (l *Lab) createClusterObjects(ctx context.Context) error {
 			return fmt.Errorf("create BGPPeer %s: %w", p.Name, err)
 		}
 	}
-	return nil
+	return l.applyChartRBAC(ctx)
 }
 
 // RouterPeers are the BGPPeers of the lab's router, one session per family ("router-ipv4",

@@ -152,7 +152,7 @@ func (l *Lab) startControlPlane(ctx context.Context) error {
 	}}); err != nil {
 		return err
 	}
-	if err := l.writeKubeconfig(); err != nil {
+	if err := l.writeKubeconfig(l.Kubeconfig(), ""); err != nil {
 		return err
 	}
 	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
@@ -183,10 +183,15 @@ func writeRSAKey(path string) error {
 	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: der}), 0o600)
 }
 
-// writeKubeconfig writes the administrator's kubeconfig. The API server's certificate is the
-// self-signed one it makes at start, which the lab has no CA for, so verification is skipped:
-// the server is on a bridge that only the lab's namespaces reach.
-func (l *Lab) writeKubeconfig() error {
+// writeKubeconfig writes a kubeconfig at path: the administrator's, or, with impersonate set,
+// one that acts as that user (the administrator may impersonate). The API server's certificate
+// is the self-signed one it makes at start, which the lab has no CA for, so verification is
+// skipped: the server is on a bridge that only the lab's namespaces reach.
+func (l *Lab) writeKubeconfig(path, impersonate string) error {
+	as := ""
+	if impersonate != "" {
+		as = "\n    as: " + impersonate
+	}
 	cfg := fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters:
@@ -197,7 +202,7 @@ clusters:
 users:
 - name: lab-admin
   user:
-    token: %s
+    token: %s%s
 contexts:
 - name: herald-lab
   context:
@@ -205,8 +210,8 @@ contexts:
     user: lab-admin
     namespace: default
 current-context: herald-lab
-`, l.APIServer, l.Token)
-	return os.WriteFile(l.Kubeconfig(), []byte(cfg), 0o600)
+`, l.APIServer, l.Token, as)
+	return os.WriteFile(path, []byte(cfg), 0o600)
 }
 
 func (l *Lab) startBackends(ctx context.Context) error {
@@ -247,10 +252,13 @@ func (l *Lab) controlAddr() netip.Addr {
 func (l *Lab) startController(ctx context.Context) error {
 	health := netip.AddrPortFrom(l.controlAddr(), 7473).String()
 	if _, err := l.startProcess("herald-controller", procSpec{
-		Env: []string{"KUBECONFIG=" + l.Kubeconfig()},
+		Env: []string{"KUBECONFIG=" + l.KubeconfigOf(ControllerServiceAccount)},
 		Args: []string{
 			filepath.Join(l.BinDir(), "herald-controller"),
 			"--namespace=" + HeraldNamespace, "--leader-elect=false",
+			// The chart's Secret; no webhook configuration: the API server could not reach the
+			// webhook by the Service name its certificate is for.
+			"--webhook-configuration-name=", "--webhook-secret-name=" + webhookSecretName,
 			"--metrics-bind-address=0", "--health-probe-bind-address=" + health,
 		},
 	}); err != nil {
@@ -275,7 +283,7 @@ func (l *Lab) startSpeakers(ctx context.Context) error {
 		}
 		if _, err := l.startProcess("speaker-"+n.Name, procSpec{
 			Namespace: n.Namespace,
-			Env:       []string{"KUBECONFIG=" + l.Kubeconfig()},
+			Env:       []string{"KUBECONFIG=" + l.KubeconfigOf(SpeakerServiceAccount)},
 			Args: []string{
 				filepath.Join(l.BinDir(), "herald-speaker"),
 				"--node-name=" + n.Name, "--namespace=" + HeraldNamespace,

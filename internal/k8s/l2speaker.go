@@ -174,6 +174,26 @@ func (s *L2Speaker) SetupWithManager(mgr manager.Manager) error {
 	})); err != nil {
 		return err
 	}
+	if s.opts.BGP != nil {
+		// Sessions change without Kubernetes events: their state objects are refreshed on a
+		// timer of their own, so that the whole sync does not run every few seconds.
+		if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+			t := time.NewTicker(sessionRefresh)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-t.C:
+					if err := s.syncSessionStates(ctx); err != nil && ctx.Err() == nil {
+						s.log.Debug("BGP session states not written", "error", err.Error())
+					}
+				}
+			}
+		})); err != nil {
+			return err
+		}
+	}
 	if err := mgr.Add(newConfigStateWriter(mgr, s.keeper, s.opts.Namespace,
 		heraldv1beta1.ConfigurationStateSpec{Component: heraldv1beta1.ComponentSpeaker, Node: s.opts.Node}, s.recorder, s.log)); err != nil {
 		return fmt.Errorf("add ConfigurationState writer: %w", err)
@@ -228,11 +248,12 @@ func (s *L2Speaker) reconcile(ctx context.Context, _ reconcile.Request) (reconci
 	if err := s.syncStatus(ctx, anns); err != nil {
 		return reconcile.Result{}, errors.Join(setErr, err)
 	}
-	if s.opts.BGP == nil {
-		return reconcile.Result{}, setErr
+	if setErr != nil {
+		// Logged above. What failed (a password Secret not there yet, which is not watched; an
+		// interface gone) is tried again soon, not after a growing back-off.
+		return reconcile.Result{RequeueAfter: sessionRefresh}, nil
 	}
-	// Session states change without Kubernetes events: look again soon.
-	return reconcile.Result{RequeueAfter: sessionRefresh}, setErr
+	return reconcile.Result{}, nil
 }
 
 // inputs reads the announcer's inputs from the caches.

@@ -6,6 +6,7 @@
 //	herald-lab demo
 //	herald-lab down
 //	herald-lab garbage ...   (malformed input for the chaos tests; see garbage.go)
+//	herald-lab arp-wait ...  (resolve an address as soon as it answers; see arpwait.go)
 package main
 
 import (
@@ -51,6 +52,8 @@ func main() {
 		err = backend(ctx, os.Args[2:])
 	case "garbage":
 		err = garbage(ctx, os.Args[2:])
+	case "arp-wait":
+		err = arpWait(ctx, os.Args[2:])
 	default:
 		usage()
 	}

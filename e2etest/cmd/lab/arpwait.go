@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// arpWait asks for an IPv4 address every interval until someone answers, and prints the
+// answering MAC and the time it took: a finer probe than arping's one-second wait, for the
+// reaction-time benchmark.
+//
+//	herald-lab arp-wait -iface eth0 -addr 203.0.113.170 -interval 10ms -timeout 30s
+func arpWait(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("arp-wait", flag.ExitOnError)
+	iface := fs.String("iface", "eth0", "interface to ask on")
+	addrFlag := fs.String("addr", "", "IPv4 address to resolve")
+	interval := fs.Duration("interval", 10*time.Millisecond, "pause between requests")
+	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
+	_ = fs.Parse(args)
+	target, err := netip.ParseAddr(*addrFlag)
+	if err != nil || !target.Is4() {
+		return fmt.Errorf("-addr %q: want an IPv4 address", *addrFlag)
+	}
+	ifc, err := net.InterfaceByName(*iface)
+	if err != nil {
+		return err
+	}
+	var src netip.Addr
+	addrs, _ := ifc.Addrs()
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil && p.Addr().Is4() {
+			src = p.Addr()
+			break
+		}
+	}
+	if !src.IsValid() {
+		return fmt.Errorf("%s has no IPv4 address", *iface)
+	}
+	const ethPARP = 0x0806
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(ethPARP)))
+	if err != nil {
+		return fmt.Errorf("raw socket: %w", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(ethPARP), Ifindex: ifc.Index}); err != nil {
+		return err
+	}
+	// A short receive timeout: the loop sends again every interval.
+	tv := unix.NsecToTimeval(interval.Nanoseconds())
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		return err
+	}
+	s4, t4 := src.As4(), target.As4()
+	p := make([]byte, 28)
+	binary.BigEndian.PutUint16(p, 1)
+	binary.BigEndian.PutUint16(p[2:], 0x0800)
+	p[4], p[5] = 6, 4
+	binary.BigEndian.PutUint16(p[6:], 1) // request
+	copy(p[8:], ifc.HardwareAddr)
+	copy(p[14:], s4[:])
+	copy(p[24:], t4[:])
+	frame := ethernet(broadcast, ifc.HardwareAddr, ethPARP, p)
+	dst := &unix.SockaddrLinklayer{Ifindex: ifc.Index, Halen: 6}
+	copy(dst.Addr[:], broadcast)
+	start := time.Now()
+	buf := make([]byte, 1500)
+	for time.Since(start) < *timeout {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := unix.Sendto(fd, frame, 0, dst); err != nil {
+			return err
+		}
+		for deadline := time.Now().Add(*interval); time.Now().Before(deadline); {
+			n, _, err := unix.Recvfrom(fd, buf, 0)
+			if err != nil {
+				break // timeout: ask again
+			}
+			// Ethernet header, then ARP: a reply (2) whose sender is the target.
+			if n >= 42 && binary.BigEndian.Uint16(buf[20:]) == 2 && netip.AddrFrom4([4]byte(buf[28:32])) == target {
+				fmt.Printf("%s %s\n", net.HardwareAddr(buf[22:28]), time.Since(start))
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("no answer for %s within %s", target, *timeout)
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
