@@ -3,6 +3,7 @@ package lab
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/yaml"
@@ -87,8 +89,37 @@ func (l *Lab) KubeconfigOf(serviceAccount string) string {
 }
 
 // RefusedRequests returns the lines of the controller's and the speakers' logs that report a
-// request the API server refused for want of rights.
+// request the API server refused for want of rights. Refusals in the first 30 seconds after a
+// (re)start of the API server are left out: until its RBAC caches are filled it refuses what
+// it would allow.
 func (l *Lab) RefusedRequests() []string {
+	var starts []time.Time
+	if b, err := os.ReadFile(l.LogPath("kube-apiserver")); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			rest, ok := strings.CutPrefix(line, "=== ")
+			if !ok {
+				continue
+			}
+			ts, _, _ := strings.Cut(rest, " ")
+			if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
+				starts = append(starts, t)
+			}
+		}
+	}
+	afterStart := func(line string) bool {
+		var entry struct {
+			Time time.Time `json:"time"`
+		}
+		if json.Unmarshal([]byte(line), &entry) != nil {
+			return false
+		}
+		for _, s := range starts {
+			if !entry.Time.Before(s) && entry.Time.Sub(s) < 30*time.Second {
+				return true
+			}
+		}
+		return false
+	}
 	names := []string{"herald-controller"}
 	for _, n := range l.Nodes {
 		names = append(names, "speaker-"+n.Name)
@@ -101,7 +132,7 @@ func (l *Lab) RefusedRequests() []string {
 			continue
 		}
 		for _, line := range strings.Split(string(b), "\n") {
-			if strings.Contains(line, "forbidden") && strings.Contains(line, "cannot") {
+			if strings.Contains(line, "forbidden") && strings.Contains(line, "cannot") && !afterStart(line) {
 				out = append(out, name+": "+line)
 			}
 		}
