@@ -134,16 +134,31 @@ func announcedHolds(ctx context.Context, l *lab.Lab, svcs []*corev1.Service) err
 				return fmt.Errorf("%s announced by %v, want one node", a, nodes)
 			}
 			n, _ := l.Node(nodes[0])
-			resolve := arpingMAC
 			if a.Is6() {
-				resolve = ndiscMAC
+				if mac := ndiscMAC(a); mac != n.MAC {
+					return fmt.Errorf("%s answered by %q, want the owner %s (%s)", a, mac, n.Name, n.MAC)
+				}
+				continue
 			}
-			if mac := resolve(a); mac != n.MAC {
-				return fmt.Errorf("%s answered by %q, want the owner %s (%s)", a, mac, n.Name, n.MAC)
+			// Every node that answers, not only the first: two owners must not pass.
+			if macs := arpAnswers(l, a); macs != n.MAC {
+				return fmt.Errorf("%s answered by %q, want only the owner %s (%s)", a, macs, n.Name, n.MAC)
 			}
 		}
 	}
 	return nil
+}
+
+// arpAnswers asks for addr from the client and returns every MAC that answered within 200ms
+// of the first answer, comma-separated and sorted; "" if none did within 2 s.
+func arpAnswers(l *lab.Lab, addr netip.Addr) string {
+	out, err := lab.Output(l.ClientNS, filepath.Join(l.BinDir(), "herald-lab"), "arp-wait", "-iface", lab.NodeIf,
+		"-addr", addr.String(), "-timeout", "2s", "-linger", "200ms")
+	if err != nil {
+		return ""
+	}
+	macs, _, _ := strings.Cut(strings.TrimSpace(out), " ")
+	return strings.ToLower(macs)
 }
 
 // nodeAddrsOf is nodeAddrs without a test: the named nodes' addresses of a's family, sorted.

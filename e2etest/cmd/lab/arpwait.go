@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -23,6 +25,7 @@ func arpWait(ctx context.Context, args []string) error {
 	addrFlag := fs.String("addr", "", "IPv4 address to resolve")
 	interval := fs.Duration("interval", 10*time.Millisecond, "pause between requests")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
+	linger := fs.Duration("linger", 0, "after the first answer, keep listening this long and print every MAC that answered")
 	_ = fs.Parse(args)
 	target, err := netip.ParseAddr(*addrFlag)
 	if err != nil || !target.Is4() {
@@ -85,7 +88,12 @@ func arpWait(ctx context.Context, args []string) error {
 			}
 			// Ethernet header, then ARP: a reply (2) whose sender is the target.
 			if n >= 42 && binary.BigEndian.Uint16(buf[20:]) == 2 && netip.AddrFrom4([4]byte(buf[28:32])) == target {
-				fmt.Printf("%s %s\n", net.HardwareAddr(buf[22:28]), time.Since(start))
+				took := time.Since(start)
+				macs := []string{net.HardwareAddr(buf[22:28]).String()}
+				if *linger > 0 {
+					macs = append(macs, listenARP(fd, buf, target, *linger)...)
+				}
+				fmt.Printf("%s %s\n", strings.Join(slices.Compact(slices.Sorted(slices.Values(macs))), ","), took)
 				return nil
 			}
 		}
@@ -94,3 +102,18 @@ func arpWait(ctx context.Context, args []string) error {
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// listenARP returns the MACs of the ARP replies for target read from fd for d.
+func listenARP(fd int, buf []byte, target netip.Addr, d time.Duration) []string {
+	var macs []string
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		n, _, err := unix.Recvfrom(fd, buf, 0)
+		if err != nil {
+			continue // the receive timeout: listen on until d has passed
+		}
+		if n >= 42 && binary.BigEndian.Uint16(buf[20:]) == 2 && netip.AddrFrom4([4]byte(buf[28:32])) == target {
+			macs = append(macs, net.HardwareAddr(buf[22:28]).String())
+		}
+	}
+	return macs
+}
