@@ -1,8 +1,6 @@
 package e2etest
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -24,6 +22,7 @@ import (
 	heraldv1beta1 "github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/e2etest/lab"
 	"github.com/heraldlb/herald/internal/benchdoc"
+	"github.com/heraldlb/herald/internal/procstat"
 )
 
 // BenchmarkSpeakers measures the speakers in the lab: CPU and memory idle and with many
@@ -159,10 +158,7 @@ func runSpeakerBench(b *testing.B, l *lab.Lab, n int) speakerBench {
 		}
 	}
 	// The router counts the lab's e2e BGP Services too: none are left when the benchmark runs.
-	if err := pollUntil(10*time.Minute, routerHolds(n)); err != nil {
-		counts, _ := routerPrefixCounts(l, "ipv6")
-		b.Fatalf("the router never held %d IPv6 prefixes from every node: %v", n, counts)
-	}
+	eventually(b, 10*time.Minute, 50*time.Millisecond, fmt.Sprintf("the router holding %d IPv6 prefixes from every node", n), routerHolds(n))
 	r.converge = time.Since(start)
 	cpu1 := speakerCPU(b, l)
 	for i, node := range l.Nodes {
@@ -178,9 +174,7 @@ func runSpeakerBench(b *testing.B, l *lab.Lab, n int) speakerBench {
 	}); err != nil {
 		b.Fatal(err)
 	}
-	if err := pollUntil(10*time.Minute, routerHolds(0)); err != nil {
-		b.Fatal("the router kept prefixes after every Service was deleted")
-	}
+	eventually(b, 10*time.Minute, 50*time.Millisecond, "the router holding no prefix after every Service was deleted", routerHolds(0))
 	r.withdraw = time.Since(start)
 	_ = parallel(8, n, func(i int) error {
 		return client.IgnoreNotFound(c.Delete(ctx, &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("bench-%d", i)}}))
@@ -205,9 +199,7 @@ func reaction(b *testing.B, l *lab.Lab, name string, addr netip.Addr, pool strin
 		}
 		done <- svc
 	}()
-	if err := pollUntil(30*time.Second, ready); err != nil {
-		b.Fatalf("%s: %s not reachable: %v", name, addr, err)
-	}
+	eventually(b, 30*time.Second, 5*time.Millisecond, fmt.Sprintf("%s reachable (%s)", addr, name), ready)
 	d := time.Since(start)
 	if svc := <-done; svc != nil {
 		if err := l.DeleteService(context.Background(), svc); err != nil {
@@ -215,17 +207,6 @@ func reaction(b *testing.B, l *lab.Lab, name string, addr netip.Addr, pool strin
 		}
 	}
 	return d
-}
-
-func pollUntil(timeout time.Duration, cond func() bool) error {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not within %s", timeout)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return nil
 }
 
 // createBenchService makes Service bench-i in ns from pool, IPv6, with an endpoint on every
@@ -301,39 +282,20 @@ func speakerUsage(b *testing.B, l *lab.Lab, window time.Duration) []usage {
 
 func processCPU(b *testing.B, pid int) time.Duration {
 	b.Helper()
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	d, err := procstat.CPU(pid)
 	if err != nil {
 		b.Fatal(err)
 	}
-	fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
-	var ticks int64
-	for _, f := range fields[11:13] { // utime, stime
-		v, _ := strconv.ParseInt(f, 10, 64)
-		ticks += v
-	}
-	return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ is 100
+	return d
 }
 
 func readUsage(b *testing.B, pid int) usage {
 	b.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	m, err := procstat.ReadMemory(pid)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
-	var u usage
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, _ := strings.Cut(sc.Text(), ":")
-		kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-		switch k {
-		case "VmRSS":
-			u.rssMiB = kb / 1024
-		case "VmHWM":
-			u.peakMiB = kb / 1024
-		}
-	}
-	return u
+	return usage{rssMiB: float64(m.RSS) / (1 << 20), peakMiB: float64(m.Peak) / (1 << 20)}
 }
 
 func (r speakerBench) markdown(n int) string {

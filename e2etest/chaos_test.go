@@ -277,7 +277,9 @@ func TestChaosControllerKilledWhileServicesChurn(t *testing.T) {
 		mu.Lock()
 		names := slices.Collect(maps.Keys(alive))
 		mu.Unlock()
-		parallel(8, len(names), func(i int) error { return remove(names[i]) })
+		if err := parallel(8, len(names), func(i int) error { return remove(names[i]) }); err != nil {
+			t.Errorf("delete the churned Services: %v", err)
+		}
 		_ = c.Delete(context.Background(), p)
 	})
 	n := chaosScale(100, 1000)
@@ -339,11 +341,12 @@ func TestChaosControllerKilledWhileServicesChurn(t *testing.T) {
 			}
 			_ = create()
 			ops++
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(20 * time.Millisecond) // the churn's pace
 		}
 	}()
 	kills := chaosScale(2, 5)
 	for i := range kills {
+		// The fault, at a random moment of the churn: a wait, not a poll.
 		time.Sleep(time.Duration(500+rand.IntN(1500)) * time.Millisecond)
 		wait, err := l.Signal("herald-controller", syscall.SIGKILL)
 		if err != nil {
@@ -352,6 +355,7 @@ func TestChaosControllerKilledWhileServicesChurn(t *testing.T) {
 		if err := wait(10 * time.Second); err != nil {
 			t.Fatal(err)
 		}
+		// Down for a random while; Services created meanwhile wait for it.
 		time.Sleep(time.Duration(200+rand.IntN(1500)) * time.Millisecond)
 		restart := time.Now()
 		if err := l.Restart("herald-controller"); err != nil {
@@ -419,6 +423,7 @@ func TestChaosSpeakersKilledAndRestarted(t *testing.T) {
 		if err := wait(10 * time.Second); err != nil {
 			t.Fatal(err)
 		}
+		// Down for a random while before it restarts.
 		time.Sleep(time.Duration(rand.IntN(1500)) * time.Millisecond)
 		restart := time.Now()
 		if err := l.Restart("speaker-" + n.Name); err != nil {
@@ -458,7 +463,7 @@ func TestChaosNodeLinkDownAndUp(t *testing.T) {
 			return mac != "" && mac != own.MAC
 		})
 		none := time.Since(down)
-		time.Sleep(3 * time.Second)
+		time.Sleep(3 * time.Second) // the partition lasts 3 s
 		up := time.Now()
 		if _, err := lab.Output("", "ip", "link", "set", port, "up"); err != nil {
 			t.Fatal(err)
@@ -510,7 +515,7 @@ func TestChaosAPIServerAndEtcdRestart(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() { _ = l.Restart("etcd"); _ = l.Restart("kube-apiserver") })
-	time.Sleep(2 * time.Second)
+	time.Sleep(2 * time.Second) // both stay down for 2 s
 	start := time.Now()
 	for _, name := range []string{"etcd", "kube-apiserver"} {
 		if err := l.Restart(name); err != nil {

@@ -62,7 +62,7 @@ func createServiceFrom(t *testing.T, spec lab.ServiceSpec) *corev1.Service {
 }
 
 // eventually polls cond every interval until it holds or timeout passes.
-func eventually(t *testing.T, timeout, interval time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, timeout, interval time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {

@@ -231,7 +231,7 @@ func (l *Lab) CreateService(ctx context.Context, s ServiceSpec) (*corev1.Service
 		}
 	}
 	var addrs []netip.Addr
-	err = poll(ctx, 30*time.Second, func() (bool, error) {
+	err = Poll(ctx, 30*time.Second, func() (bool, error) {
 		if err := c.Get(ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
 			return false, nil
 		}
@@ -239,7 +239,7 @@ func (l *Lab) CreateService(ctx context.Context, s ServiceSpec) (*corev1.Service
 		return len(addrs) == len(s.Families), nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("Service %s/%s got no address of each family %v: %w", s.Namespace, s.Name, s.Families, err)
+		return nil, fmt.Errorf("the Service %s/%s got no address of each family %v: %w", s.Namespace, s.Name, s.Families, err)
 	}
 	if err := l.programProxy(svc, s.EndpointNodes); err != nil {
 		return nil, err

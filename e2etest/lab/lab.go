@@ -216,8 +216,10 @@ func (l *Lab) NodeByMAC(mac string) (Node, bool) {
 	return l.Nodes[i], true
 }
 
-// Has4 and Has6 say whether the segment carries that family.
+// Has4 says whether the segment carries IPv4.
 func (l *Lab) Has4() bool { return l.Options.Family != IPv6 }
+
+// Has6 says whether the segment carries IPv6.
 func (l *Lab) Has6() bool { return l.Options.Family != IPv4 }
 
 func newLab(root, dir string, opts Options) *Lab {

@@ -156,7 +156,7 @@ func (l *Lab) waitLinkLocal(ctx context.Context) error {
 		return nil
 	}
 	for _, ns := range append(l.nodeNamespaces(), l.ClientNS, l.Router.Namespace) {
-		err := poll(ctx, 10*time.Second, func() (bool, error) {
+		err := Poll(ctx, 10*time.Second, func() (bool, error) {
 			out, err := Output(ns, "ip", "-6", "addr", "show", "dev", NodeIf, "scope", "link")
 			return err == nil && strings.Contains(out, "fe80::") && !strings.Contains(out, "tentative"), nil
 		})
@@ -204,8 +204,8 @@ func (l *Lab) setProxy(n Node, addr netip.Addr, port int32, add bool) error {
 	return run(n.Namespace, "nft", verb, "element", "inet", nftTable, m, elem)
 }
 
-// poll calls cond every 20ms until it returns true or an error, or timeout passes.
-func poll(ctx context.Context, timeout time.Duration, cond func() (bool, error)) error {
+// Poll calls cond every 20ms until it returns true or an error, or timeout passes.
+func Poll(ctx context.Context, timeout time.Duration, cond func() (bool, error)) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	t := time.NewTicker(20 * time.Millisecond)

@@ -107,7 +107,7 @@ func (l *Lab) startControlPlane(ctx context.Context) error {
 	}}); err != nil {
 		return err
 	}
-	err = poll(ctx, 30*time.Second, func() (bool, error) {
+	err = Poll(ctx, 30*time.Second, func() (bool, error) {
 		resp, err := http.Get(etcdURL + "/health")
 		if err != nil {
 			return false, nil
@@ -158,7 +158,7 @@ func (l *Lab) startControlPlane(ctx context.Context) error {
 	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // the lab's self-signed API server
 	}}
-	err = poll(ctx, 90*time.Second, func() (bool, error) {
+	err = Poll(ctx, 90*time.Second, func() (bool, error) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+l.APIServer+"/readyz", nil)
 		req.Header.Set("Authorization", "Bearer "+l.Token)
 		resp, err := hc.Do(req)
@@ -225,7 +225,7 @@ func (l *Lab) startBackends(ctx context.Context) error {
 	for _, n := range l.Nodes {
 		a := n.Addrs()[0]
 		url := "http://" + netip.AddrPortFrom(a, BackendPort).String() + "/"
-		if err := poll(ctx, 10*time.Second, func() (bool, error) { return httpOK(url), nil }); err != nil {
+		if err := Poll(ctx, 10*time.Second, func() (bool, error) { return httpOK(url), nil }); err != nil {
 			return fmt.Errorf("backend of %s at %s: %w; its log:\n%s", n.Name, url, err, tail(l.LogPath("backend-"+n.Name), 10))
 		}
 	}
@@ -264,7 +264,7 @@ func (l *Lab) startController(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if err := poll(ctx, 30*time.Second, func() (bool, error) { return httpOK("http://" + health + "/readyz"), nil }); err != nil {
+	if err := Poll(ctx, 30*time.Second, func() (bool, error) { return httpOK("http://" + health + "/readyz"), nil }); err != nil {
 		return fmt.Errorf("herald-controller not ready: %w; the end of its log:\n%s", err, tail(l.LogPath("herald-controller"), 15))
 	}
 	return nil
@@ -304,7 +304,7 @@ func (l *Lab) startSpeakers(ctx context.Context) error {
 func (l *Lab) WaitSpeakersReady(ctx context.Context) error {
 	for _, n := range l.Nodes {
 		url := "http://" + netip.AddrPortFrom(n.memberAddr(), SpeakerHealthPort).String() + "/readyz"
-		if err := poll(ctx, 30*time.Second, func() (bool, error) { return httpOK(url), nil }); err != nil {
+		if err := Poll(ctx, 30*time.Second, func() (bool, error) { return httpOK(url), nil }); err != nil {
 			return fmt.Errorf("speaker on %s not ready: %w; the end of %s:\n%s", n.Name, err, l.LogPath("speaker-"+n.Name), tail(l.LogPath("speaker-"+n.Name), 15))
 		}
 	}

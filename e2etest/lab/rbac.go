@@ -63,7 +63,8 @@ func (l *Lab) applyChartRBAC(ctx context.Context) error {
 			}
 			return fmt.Errorf("decode the chart: %w", err)
 		}
-		if u.Object == nil || !(chartKinds[u.GetKind()] || (u.GetKind() == "Secret" && u.GetName() == webhookSecretName)) {
+		webhookSecret := u.GetKind() == "Secret" && u.GetName() == webhookSecretName
+		if u.Object == nil || (!chartKinds[u.GetKind()] && !webhookSecret) {
 			continue
 		}
 		if err := c.Create(ctx, &u); err != nil {

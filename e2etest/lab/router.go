@@ -238,7 +238,7 @@ func (l *Lab) startRouter(ctx context.Context) error {
 	}}); err != nil {
 		return err
 	}
-	if err := poll(ctx, 15*time.Second, func() (bool, error) { _, err := os.Stat(l.zservPath()); return err == nil, nil }); err != nil {
+	if err := Poll(ctx, 15*time.Second, func() (bool, error) { _, err := os.Stat(l.zservPath()); return err == nil, nil }); err != nil {
 		return fmt.Errorf("zebra's socket: %w; its log:\n%s", err, tail(l.LogPath("zebra"), 15))
 	}
 	if _, err := l.startProcess("bgpd", procSpec{Namespace: r.Namespace, Args: []string{
@@ -247,7 +247,7 @@ func (l *Lab) startRouter(ctx context.Context) error {
 	}}); err != nil {
 		return err
 	}
-	if err := poll(ctx, 15*time.Second, func() (bool, error) { _, err := l.Vtysh("show bgp summary json"); return err == nil, nil }); err != nil {
+	if err := Poll(ctx, 15*time.Second, func() (bool, error) { _, err := l.Vtysh("show bgp summary json"); return err == nil, nil }); err != nil {
 		return fmt.Errorf("bgpd's vty: %w; its log:\n%s", err, tail(l.LogPath("bgpd"), 15))
 	}
 	return nil

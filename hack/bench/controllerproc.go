@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/heraldlb/herald/internal/procstat"
 	"github.com/heraldlb/herald/internal/testenv"
 )
 
@@ -99,10 +100,13 @@ func freeAddr() (string, error) {
 func (p *controllerProc) pid() int { return p.cmd.Process.Pid }
 
 // cpu is the CPU time the process has used since it started.
-func (p *controllerProc) cpu() (time.Duration, error) { return processCPU(p.pid()) }
+func (p *controllerProc) cpu() (time.Duration, error) { return procstat.CPU(p.pid()) }
 
 // peakRSS is the process's peak resident set size in bytes.
-func (p *controllerProc) peakRSS() (int64, error) { return peakRSS(p.pid()) }
+func (p *controllerProc) peakRSS() (int64, error) {
+	m, err := procstat.ReadMemory(p.pid())
+	return m.Peak, err
+}
 
 // stop sends SIGTERM and waits for the process to exit, killing it after timeout.
 func (p *controllerProc) stop(timeout time.Duration) error {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/heraldlb/herald/internal/procstat"
 )
 
 // cpuSample is the machine's CPU use, and that of this process and its descendants, at one
@@ -51,8 +53,8 @@ func (s cpuSample) describeLoadSince(before cpuSample) string {
 	if total <= 0 {
 		return "the machine's CPU use was not available"
 	}
-	capacity := float64(total) / userHZ
-	busy := float64(s.busy-before.busy) / userHZ
+	capacity := float64(total) / procstat.UserHZ
+	busy := float64(s.busy-before.busy) / procstat.UserHZ
 	own := min((s.own - before.own).Seconds(), busy)
 	return fmt.Sprintf("over the %v the measurement took, the CPUs were %.0f%% busy: %.0f points the benchmark and the "+
 		"processes it started, %.0f points other processes on the machine",

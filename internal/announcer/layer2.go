@@ -137,6 +137,21 @@ func L2(in Input) []L2Announcement {
 	return out
 }
 
+// Announcers returns, per Service key, the nodes that announce some address of that Service. A
+// dual-stack Service may have a different owner per family: both are its announcers.
+func Announcers(anns []L2Announcement) map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	for _, a := range anns {
+		for _, key := range a.Services {
+			if out[key] == nil {
+				out[key] = map[string]bool{}
+			}
+			out[key][a.Owner] = true
+		}
+	}
+	return out
+}
+
 // ForSelf turns the announcements into what internal/layer2 serves on this node: interface ->
 // addresses.
 func ForSelf(self string, anns []L2Announcement) map[string][]netip.Addr {

@@ -242,3 +242,21 @@ func TestForSelfGroupsByInterface(t *testing.T) {
 		t.Errorf("ForSelf (-want +got):\n%s", d)
 	}
 }
+
+// A dual-stack Service whose families are announced from different nodes has both as
+// announcers; a shared address counts for every Service holding it.
+func TestAnnouncersOfADualStackServiceWithAnOwnerPerFamily(t *testing.T) {
+	anns := []L2Announcement{
+		{Address: netip.MustParseAddr("192.0.2.1"), Owner: "n1", Services: []string{"ns/web"}},
+		{Address: netip.MustParseAddr("2001:db8::1"), Owner: "n2", Services: []string{"ns/web"}},
+		{Address: netip.MustParseAddr("192.0.2.9"), Owner: "n3", Services: []string{"ns/a", "ns/b"}},
+	}
+	want := map[string]map[string]bool{
+		"ns/web": {"n1": true, "n2": true},
+		"ns/a":   {"n3": true},
+		"ns/b":   {"n3": true},
+	}
+	if d := cmp.Diff(want, Announcers(anns)); d != "" {
+		t.Errorf("Announcers (-want +got):\n%s", d)
+	}
+}

@@ -207,9 +207,6 @@ func TestFRRTwoHopsAwayWithEBGPMultiHop(t *testing.T) {
 // holds none after they are withdrawn. HERALD_BGP_RUNS sets the runs (default 1);
 // HERALD_WRITE_FIGURES=1 writes the bgp section of docs/benchmarks.md (make bench-bgp).
 func TestFRRReceives10000Prefixes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measurement; skipped with -short")
-	}
 	runs := 1
 	if s := os.Getenv("HERALD_BGP_RUNS"); s != "" {
 		n, err := strconv.Atoi(s)

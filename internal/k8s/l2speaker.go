@@ -178,18 +178,12 @@ func (s *L2Speaker) SetupWithManager(mgr manager.Manager) error {
 		// Sessions change without Kubernetes events: their state objects are refreshed on a
 		// timer of their own, so that the whole sync does not run every few seconds.
 		if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-			t := time.NewTicker(sessionRefresh)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-t.C:
-					if err := s.syncSessionStates(ctx); err != nil && ctx.Err() == nil {
-						s.log.Debug("BGP session states not written", "error", err.Error())
-					}
+			every(ctx, sessionRefresh, func() {
+				if err := s.syncSessionStates(ctx); err != nil && ctx.Err() == nil {
+					s.log.Debug("BGP session states not written", "error", err.Error())
 				}
-			}
+			})
+			return nil
 		})); err != nil {
 			return err
 		}
@@ -404,15 +398,8 @@ func (s *L2Speaker) syncStatus(ctx context.Context, anns []announcer.L2Announcem
 		ifaces []string
 	}
 	mine := map[string]*entry{}
-	// owners are the nodes announcing some address of each Service.
-	owners := map[string]map[string]bool{}
+	owners := announcer.Announcers(anns)
 	for _, a := range anns {
-		for _, key := range a.Services {
-			if owners[key] == nil {
-				owners[key] = map[string]bool{}
-			}
-			owners[key][a.Owner] = true
-		}
 		if a.Owner != s.opts.Node {
 			continue
 		}

@@ -80,16 +80,8 @@ type poolStatusWriter struct {
 
 // Start runs until ctx ends.
 func (w *poolStatusWriter) Start(ctx context.Context) error {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			w.flush(ctx)
-		}
-	}
+	every(ctx, time.Second, func() { w.flush(ctx) })
+	return nil
 }
 
 // poolCounts is what the writer puts in a pool's status.
@@ -160,4 +152,18 @@ func setPoolMetrics(pool string, inUse4, inUse6 int, avail4, avail6 *big.Int) {
 func bigFloat(n *big.Int) float64 {
 	f, _ := new(big.Float).SetInt(n).Float64()
 	return f
+}
+
+// every calls fn every interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn()
+		}
+	}
 }

@@ -35,16 +35,9 @@ func arpWait(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var src netip.Addr
-	addrs, _ := ifc.Addrs()
-	for _, a := range addrs {
-		if p, err := netip.ParsePrefix(a.String()); err == nil && p.Addr().Is4() {
-			src = p.Addr()
-			break
-		}
-	}
-	if !src.IsValid() {
-		return fmt.Errorf("%s has no IPv4 address", *iface)
+	src, err := ifaceIPv4(ifc)
+	if err != nil {
+		return err
 	}
 	const ethPARP = 0x0806
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(ethPARP)))
@@ -60,16 +53,7 @@ func arpWait(ctx context.Context, args []string) error {
 	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 		return err
 	}
-	s4, t4 := src.As4(), target.As4()
-	p := make([]byte, 28)
-	binary.BigEndian.PutUint16(p, 1)
-	binary.BigEndian.PutUint16(p[2:], 0x0800)
-	p[4], p[5] = 6, 4
-	binary.BigEndian.PutUint16(p[6:], 1) // request
-	copy(p[8:], ifc.HardwareAddr)
-	copy(p[14:], s4[:])
-	copy(p[24:], t4[:])
-	frame := ethernet(broadcast, ifc.HardwareAddr, ethPARP, p)
+	frame := ethernet(broadcast, ifc.HardwareAddr, ethPARP, arpRequest(ifc.HardwareAddr, src, target))
 	dst := &unix.SockaddrLinklayer{Ifindex: ifc.Index, Halen: 6}
 	copy(dst.Addr[:], broadcast)
 	start := time.Now()

@@ -99,6 +99,10 @@ func sendFrames(iface string, targets []netip.Addr, count int) (int, error) {
 	}
 	defer unix.Close(fd)
 	mac := ifc.HardwareAddr
+	srcIP, err := ifaceIPv4(ifc)
+	if err != nil {
+		return 0, err
+	}
 	sent := 0
 	for i := range count {
 		var frame []byte
@@ -109,7 +113,7 @@ func sendFrames(iface string, targets []netip.Addr, count int) (int, error) {
 		if a.Is6() || (!a.IsValid() && i%2 == 1) {
 			frame = badNDP(mac, a, i)
 		} else {
-			frame = badARP(mac, a, i)
+			frame = badARP(mac, srcIP, a, i)
 		}
 		ll := &unix.SockaddrLinklayer{Ifindex: ifc.Index, Halen: 6}
 		copy(ll.Addr[:], frame[:6])
@@ -130,34 +134,54 @@ func ethernet(dst, src net.HardwareAddr, etherType uint16, payload []byte) []byt
 
 var broadcast = net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 
-// badARP returns one of several malformed ARP frames about target.
-func badARP(src net.HardwareAddr, target netip.Addr, i int) []byte {
-	t4 := target.As4()
-	req := func(htype, ptype uint16, hlen, plen uint8, op uint16) []byte {
-		p := make([]byte, 8)
-		binary.BigEndian.PutUint16(p, htype)
-		binary.BigEndian.PutUint16(p[2:], ptype)
-		p[4], p[5] = hlen, plen
-		binary.BigEndian.PutUint16(p[6:], op)
-		p = append(p, src...)
-		p = append(p, 203, 0, 113, 190)
-		p = append(p, make([]byte, 6)...)
-		return append(p, t4[:]...)
+// arpPacket is an ARP packet: hardware and protocol types and lengths, operation, then the
+// sender's MAC and IPv4 address and an empty target MAC with the target's IPv4 address.
+func arpPacket(htype, ptype uint16, hlen, plen uint8, op uint16, sha net.HardwareAddr, spa, tpa netip.Addr) []byte {
+	p := make([]byte, 8, 28)
+	binary.BigEndian.PutUint16(p, htype)
+	binary.BigEndian.PutUint16(p[2:], ptype)
+	p[4], p[5] = hlen, plen
+	binary.BigEndian.PutUint16(p[6:], op)
+	s4, t4 := spa.As4(), tpa.As4()
+	p = append(p, sha...)
+	p = append(p, s4[:]...)
+	p = append(p, make([]byte, 6)...)
+	return append(p, t4[:]...)
+}
+
+// arpRequest is a well-formed Ethernet/IPv4 ARP request.
+func arpRequest(sha net.HardwareAddr, spa, tpa netip.Addr) []byte {
+	return arpPacket(1, 0x0800, 6, 4, 1, sha, spa, tpa)
+}
+
+// ifaceIPv4 returns the first IPv4 address of ifc.
+func ifaceIPv4(ifc *net.Interface) (netip.Addr, error) {
+	addrs, _ := ifc.Addrs()
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil && p.Addr().Is4() {
+			return p.Addr(), nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("%s has no IPv4 address", ifc.Name)
+}
+
+// badARP returns one of several malformed ARP frames about target, from src at srcIP.
+func badARP(src net.HardwareAddr, srcIP, target netip.Addr, i int) []byte {
+	if !target.Is4() {
+		target = srcIP
 	}
 	var p []byte
 	switch i % 6 {
 	case 0: // truncated
-		p = req(1, 0x0800, 6, 4, 1)[:10]
+		p = arpRequest(src, srcIP, target)[:10]
 	case 1: // hardware length that does not fit the packet
-		p = req(1, 0x0800, 9, 4, 1)
+		p = arpPacket(1, 0x0800, 9, 4, 1, src, srcIP, target)
 	case 2: // unknown operation
-		p = req(1, 0x0800, 6, 4, 7)
+		p = arpPacket(1, 0x0800, 6, 4, 7, src, srcIP, target)
 	case 3: // not Ethernet/IPv4
-		p = req(6, 0x86dd, 6, 16, 1)
+		p = arpPacket(6, 0x86dd, 6, 16, 1, src, srcIP, target)
 	case 4: // a request from 0.0.0.0 with a multicast sender
-		p = req(1, 0x0800, 6, 4, 1)
-		copy(p[8:], []byte{0x01, 0x00, 0x5e, 0, 0, 1})
-		copy(p[14:], []byte{0, 0, 0, 0})
+		p = arpRequest(net.HardwareAddr{0x01, 0x00, 0x5e, 0, 0, 1}, netip.IPv4Unspecified(), target)
 	default:
 		p = random(1 + randN(60))
 	}

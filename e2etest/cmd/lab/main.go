@@ -217,9 +217,9 @@ func demo(ctx context.Context) error {
 		}
 		// The owner writes its ServiceL2Status just after it starts answering: wait for it.
 		var owners []string
-		_ = pollFor(ctx, 10*time.Second, func() bool {
+		_ = lab.Poll(ctx, 10*time.Second, func() (bool, error) {
 			owners, _ = l.Announcers(ctx, svc, a)
-			return len(owners) > 0
+			return len(owners) > 0, nil
 		})
 		fmt.Printf("$ ip netns exec %s curl http://%s/\n%s", l.ClientNS, urlHost(a), out)
 		fmt.Printf("   -> answered by %s; ServiceL2Status says %v announces %s\n", strings.TrimSpace(out), owners, a)
@@ -228,9 +228,9 @@ func demo(ctx context.Context) error {
 	for _, a := range lab.IngressAddrs(svc) {
 		p := netip.PrefixFrom(a, a.BitLen())
 		var nhs []netip.Addr
-		if err := pollFor(ctx, 30*time.Second, func() bool {
+		if err := lab.Poll(ctx, 30*time.Second, func() (bool, error) {
 			nhs, _ = l.RouterNextHops(p)
-			return len(nhs) == len(l.Nodes)
+			return len(nhs) == len(l.Nodes), nil
 		}); err != nil {
 			return fmt.Errorf("the router has next hops %v for %s, want one per node: %w", nhs, p, err)
 		}
@@ -276,28 +276,13 @@ func urlHost(a netip.Addr) string {
 func curlUntil(ctx context.Context, ns string, a netip.Addr) (string, error) {
 	var out string
 	var err error
-	if perr := pollFor(ctx, 15*time.Second, func() bool {
+	if perr := lab.Poll(ctx, 15*time.Second, func() (bool, error) {
 		out, err = lab.Output(ns, "curl", "-sS", "-g", "--max-time", "2", "http://"+urlHost(a)+"/")
-		return err == nil
+		return err == nil, nil
 	}); perr != nil {
-		return "", fmt.Errorf("curl http://%s/ from %s: %w (%v)", urlHost(a), ns, perr, err)
+		return "", fmt.Errorf("curl http://%s/ from %s: %w", urlHost(a), ns, errors.Join(perr, err))
 	}
 	return out, nil
-}
-
-func pollFor(ctx context.Context, timeout time.Duration, cond func() bool) error {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not within %s", timeout)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return nil
 }
 
 // backend answers every HTTP request with the node name: the lab's stand-in for a pod.

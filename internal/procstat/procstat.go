@@ -1,4 +1,5 @@
-package main
+// Package procstat reads a Linux process's CPU time and memory from /proc, for the benchmarks.
+package procstat
 
 import (
 	"bufio"
@@ -10,13 +11,13 @@ import (
 	"time"
 )
 
-// userHZ is the unit of utime and stime in /proc/<pid>/stat. The kernel exports clock ticks to
+// UserHZ is the unit of utime and stime in /proc/<pid>/stat. The kernel exports clock ticks to
 // user space at a fixed 100 Hz whatever its internal HZ (USER_HZ), on every architecture Herald
 // runs on.
-const userHZ = 100
+const UserHZ = 100
 
-// processCPU returns the CPU time (user plus system) the process has used so far.
-func processCPU(pid int) (time.Duration, error) {
+// CPU returns the CPU time (user plus system) the process has used so far.
+func CPU(pid int) (time.Duration, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, fmt.Errorf("read CPU time of process %d: %w", pid, err)
@@ -39,30 +40,45 @@ func processCPU(pid int) (time.Duration, error) {
 		}
 		ticks += n
 	}
-	return time.Duration(ticks) * time.Second / userHZ, nil
+	return time.Duration(ticks) * time.Second / UserHZ, nil
 }
 
-// peakRSS returns the process's peak resident set size (VmHWM) in bytes.
-func peakRSS(pid int) (int64, error) {
+// Memory is a process's resident set size now (VmRSS) and at its peak (VmHWM), in bytes.
+type Memory struct {
+	RSS, Peak int64
+}
+
+// ReadMemory returns the process's resident set sizes.
+func ReadMemory(pid int) (Memory, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, fmt.Errorf("read peak RSS of process %d: %w", pid, err)
+		return Memory{}, fmt.Errorf("read memory of process %d: %w", pid, err)
 	}
 	defer f.Close()
+	var m Memory
+	seen := 0
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:")
-		if !ok {
+		key, rest, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (key != "VmRSS" && key != "VmHWM") {
 			continue
 		}
 		kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("read peak RSS of process %d: %w", pid, err)
+			return Memory{}, fmt.Errorf("read memory of process %d: %s: %w", pid, key, err)
 		}
-		return kb << 10, nil
+		if key == "VmRSS" {
+			m.RSS = kb << 10
+		} else {
+			m.Peak = kb << 10
+		}
+		seen++
 	}
 	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("read peak RSS of process %d: %w", pid, err)
+		return Memory{}, fmt.Errorf("read memory of process %d: %w", pid, err)
 	}
-	return 0, fmt.Errorf("read peak RSS of process %d: no VmHWM line", pid)
+	if seen != 2 {
+		return Memory{}, fmt.Errorf("read memory of process %d: no VmRSS and VmHWM lines", pid)
+	}
+	return m, nil
 }
