@@ -26,7 +26,8 @@
 // The lab owns every name starting with Prefix ("hlab"): namespaces, links and the bridge, and
 // every process it starts carries the environment variable ProcessMarker, so that Down finds
 // all of it by name, also from a fresh shell after a crash. It owns the directory
-// _output/lab of the repository: state, kubeconfig, env file, certificates, etcd data, logs.
+// _output/lab of the repository: state, kubeconfig, env file, certificates, etcd data, logs; and
+// $TMPDIR/hlab-router for FRR, which runs as the frr user.
 //
 // The package does not answer ARP or NDP itself and adds no Service address to any interface:
 // a node receives traffic for a Service address only when its speaker answered for it.
@@ -224,7 +225,7 @@ func (l *Lab) Has6() bool { return l.Options.Family != IPv4 }
 
 func newLab(root, dir string, opts Options) *Lab {
 	l := &Lab{Options: opts, Root: root, Dir: dir, ClientNS: ClientNS, ClientMAC: clientMAC, RoutedClientNS: RoutedClientNS,
-		Router: Router{Namespace: RouterNS, MAC: routerMAC, ASN: RouterASN, NodeASN: NodeASN, Dir: filepath.Join(dir, "router")}}
+		Router: Router{Namespace: RouterNS, MAC: routerMAC, ASN: RouterASN, NodeASN: NodeASN, Dir: routerDir()}}
 	if l.Has4() {
 		l.ClientAddr4 = clientAddr4
 		l.Router.Addr4 = routerAddr4
@@ -464,9 +465,11 @@ func Down(dir string, log func(string, ...any)) error {
 			errs = append(errs, err)
 		}
 	}
-	if _, err := os.Stat(dir); err == nil {
-		logf("removing %s", dir)
-		errs = append(errs, os.RemoveAll(dir))
+	for _, d := range []string{dir, routerDir()} {
+		if _, err := os.Stat(d); err == nil {
+			logf("removing %s", d)
+			errs = append(errs, os.RemoveAll(d))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -60,9 +60,14 @@ type Router struct {
 	ASN       uint32     `json:"asn"`
 	// NodeASN is the AS of every node's speaker.
 	NodeASN uint32 `json:"nodeASN"`
-	// Dir holds FRR's configuration, sockets and logs.
+	// Dir holds FRR's configuration, sockets and pid files (see routerDir).
 	Dir string `json:"dir"`
 }
+
+// routerDir is where FRR's files go: outside the repository, because zebra drops to the frr
+// user, which must reach the directory, and a checkout may sit below a directory only root can
+// enter (mktemp -d makes them 0700). The lab owns the name, as it owns every hlab-* name.
+func routerDir() string { return filepath.Join(os.TempDir(), Prefix+"-router") }
 
 // Addrs returns the router's segment addresses, IPv4 first.
 func (r Router) Addrs() []netip.Addr { return validAddrs(r.Addr4, r.Addr6) }
